@@ -1,0 +1,182 @@
+"""All MTOR settings in one place: defaults, the commented config file, and
+`MTOR_<SECTION>_<KEY>` environment overrides.
+
+The realm and the worker share this module (it imports nothing heavy) so that
+`mtor up` has one file to read and every default is visible in it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+CONFIG_FILE = "mtor.toml"
+
+
+def _opt(default: Any, help: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class RealmSection:
+    name: str = _opt(socket.gethostname(), "Name of this realm, shown to callers and peers.")
+    listen: str = _opt("127.0.0.1:7070", "HOST:PORT the realm's gRPC server listens on (port 0 picks a free one).")
+    max_message_bytes: int = _opt(64 * 1024 * 1024, "Largest gRPC message accepted, in bytes (transport limit).")
+    max_payload_bytes: int = _opt(32 * 1024 * 1024, "Largest intent payload accepted, in bytes; larger ones get INVALID_ARGUMENT.")
+
+
+@dataclass
+class QueueSection:
+    max_depth: int = _opt(100, "Most intents waiting per kind; beyond it Submit answers RESOURCE_EXHAUSTED.")
+    max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with DEADLINE_EXCEEDED, in seconds.")
+
+
+@dataclass
+class HealthSection:
+    heartbeat_interval_s: float = _opt(1.0, "How often workers send heartbeats, in seconds.")
+    missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out.")
+    readmit_after_s: float = _opt(10.0, "A blacklisted worker is readmitted (at health 50) by its first healthy heartbeat after this many seconds.")
+
+
+@dataclass
+class DispatchSection:
+    max_attempts: int = _opt(3, "Attempts per intent when workers are lost mid-intent, the first included.")
+
+
+@dataclass
+class TimeoutsSection:
+    chat_s: float = _opt(120.0, "Longest a worker may spend on a chat intent, in seconds.")
+    transcribe_s: float = _opt(120.0, "Longest a worker may spend on a transcribe intent, in seconds.")
+    speak_s: float = _opt(120.0, "Longest a worker may spend on a speak intent, in seconds.")
+    imagine_s: float = _opt(300.0, "Longest a worker may spend on an imagine intent, in seconds.")
+    vision_s: float = _opt(120.0, "Longest a worker may spend on a vision intent, in seconds.")
+
+
+@dataclass
+class CostsSection:
+    base: float = _opt(0.01, "Charge per served intent, in the realm's billing unit.")
+    per_second: float = _opt(0.001, "Charge per second of processing time (queue wait is never billed).")
+
+
+@dataclass
+class StoreSection:
+    result_ttl_s: float = _opt(86400.0, "How long finished intents and their results are kept, in seconds.")
+
+
+@dataclass
+class WorkerSection:
+    realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
+    name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
+    backends: list[str] = _opt(["echo"], "Backends the worker runs.")
+    max_concurrency: int = _opt(4, "Most intents the worker runs at once.")
+    echo_delay_s: float = _opt(0.0, "Echo backend: pause before each streamed chunk, in seconds.")
+    reconnect_max_s: float = _opt(5.0, "Longest pause between reconnection attempts, in seconds.")
+
+
+@dataclass
+class Config:
+    realm: RealmSection = field(default_factory=RealmSection)
+    queue: QueueSection = field(default_factory=QueueSection)
+    health: HealthSection = field(default_factory=HealthSection)
+    dispatch: DispatchSection = field(default_factory=DispatchSection)
+    timeouts: TimeoutsSection = field(default_factory=TimeoutsSection)
+    costs: CostsSection = field(default_factory=CostsSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    worker: WorkerSection = field(default_factory=WorkerSection)
+
+    def timeout_for(self, kind: str) -> float:
+        """Per-kind processing timeout; `kind` is e.g. "chat"."""
+        return float(getattr(self.timeouts, f"{kind}_s"))
+
+
+class ConfigError(ValueError):
+    """A config file or environment value that cannot be used."""
+
+
+def _coerce(value: Any, like: Any, where: str) -> Any:
+    try:
+        if isinstance(like, bool):
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(like, list):
+            if isinstance(value, str):
+                return [v.strip() for v in value.split(",") if v.strip()]
+            return [str(v) for v in value]
+        return type(like)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: cannot read {value!r} as {type(like).__name__}") from None
+
+
+def apply(cfg: Config, values: Mapping[str, Mapping[str, Any]], source: str) -> None:
+    """Set values given as {section: {key: value}}; unknown names are errors."""
+    for section_name, items in values.items():
+        section = getattr(cfg, section_name, None)
+        if section is None or not dataclasses.is_dataclass(section):
+            raise ConfigError(f"{source}: unknown section [{section_name}]")
+        for key, value in items.items():
+            if not hasattr(section, key):
+                raise ConfigError(f"{source}: unknown key {section_name}.{key}")
+            setattr(section, key, _coerce(value, getattr(section, key), f"{source}: {section_name}.{key}"))
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """`MTOR_QUEUE_MAX_DEPTH=5` -> {"queue": {"max_depth": "5"}} for known keys only."""
+    out: dict[str, dict[str, str]] = {}
+    for f in dataclasses.fields(Config):
+        for key in (k.name for k in dataclasses.fields(f.default_factory())):  # type: ignore[misc]
+            var = f"MTOR_{f.name}_{key}".upper()
+            if var in environ:
+                out.setdefault(f.name, {})[key] = environ[var]
+    return out
+
+
+def render(cfg: Config) -> str:
+    """The config as a commented TOML file with every value written out."""
+    lines = ["# MTOR configuration. Every setting is shown with its value; edit and restart.",
+             "# Environment variables MTOR_<SECTION>_<KEY> (e.g. MTOR_QUEUE_MAX_DEPTH) override this file.", ""]
+    for f in dataclasses.fields(cfg):
+        section = getattr(cfg, f.name)
+        lines.append(f"[{f.name}]")
+        for item in dataclasses.fields(section):
+            lines.append(f"# {item.metadata['help']}")
+            lines.append(f"{item.name} = {_toml(getattr(section, item.name))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def load(data_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read `data_dir/mtor.toml`, creating the dir and a full default file on first run."""
+    environ = os.environ if environ is None else environ
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / CONFIG_FILE
+    cfg = Config()
+    if path.exists():
+        try:
+            apply(cfg, tomllib.loads(path.read_text()), str(path))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: {e}") from None
+    else:
+        path.write_text(render(cfg))
+    apply(cfg, env_overrides(environ), "environment")
+    return cfg
