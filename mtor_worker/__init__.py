@@ -1,0 +1,11 @@
+"""MTOR worker: runs AI backends and serves a realm over one outbound stream.
+
+Kept import-light (no grpc, no model libraries) so that `mtor --help` and the
+CLI stay fast; the runtime pulls in grpc when it is used.
+"""
+
+VERSION = "0.1.0"
+"""Version of the worker software, sent in WorkerHello for people."""
+
+PROTOCOL = 1
+"""WorkerLink protocol revision this worker speaks; the realm refuses others."""

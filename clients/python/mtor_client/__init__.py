@@ -1,0 +1,93 @@
+"""Python client for MTOR realms: typed results over the mtor.v1 gRPC API.
+
+    from mtor_client import Client
+
+    with Client() as realm:            # $MTOR_REALM or 127.0.0.1:7070
+        print(realm.chat("Why is the sky blue?").text)
+
+AsyncClient has the same methods for asyncio. Failures raise MtorError
+subclasses (NotFound, Unavailable, ...), never gRPC exceptions.
+"""
+
+from mtor_client._async import AsyncClient
+from mtor_client._stream import AsyncChatStream, ChatStream
+from mtor_client._sync import Client
+from mtor_client.errors import (
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    MtorError,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    error_from_rpc,
+    error_from_status,
+)
+from mtor_client.types import (
+    Accepted,
+    AudioResult,
+    ChatMessage,
+    Delta,
+    Event,
+    Failed,
+    Finished,
+    ImageResult,
+    IntentInfo,
+    Notice,
+    Queued,
+    Result,
+    Retrying,
+    Started,
+    TextResult,
+    TranscriptResult,
+    TranscriptSegment,
+    Usage,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "Client",
+    "AsyncClient",
+    "ChatStream",
+    "AsyncChatStream",
+    # errors
+    "MtorError",
+    "InvalidArgument",
+    "NotFound",
+    "ResourceExhausted",
+    "Unavailable",
+    "Cancelled",
+    "DeadlineExceeded",
+    "PermissionDenied",
+    "Unauthenticated",
+    "FailedPrecondition",
+    "Internal",
+    "error_from_rpc",
+    "error_from_status",
+    # values
+    "ChatMessage",
+    "Usage",
+    "TextResult",
+    "TranscriptSegment",
+    "TranscriptResult",
+    "AudioResult",
+    "ImageResult",
+    "Result",
+    "IntentInfo",
+    "Notice",
+    # events
+    "Accepted",
+    "Queued",
+    "Started",
+    "Delta",
+    "Retrying",
+    "Finished",
+    "Failed",
+    "Event",
+]

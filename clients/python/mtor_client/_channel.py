@@ -1,0 +1,73 @@
+"""How to reach a realm: address, credentials and call metadata.
+
+Shared by the sync and async clients so both read the same environment
+variables and speak to the same targets.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+DEFAULT_TARGET = "127.0.0.1:7070"
+TARGET_ENV = "MTOR_REALM"
+TOKEN_ENV = "MTOR_TOKEN"
+USER_AGENT = "mtor-client-python/0.1.0"
+
+_SECURE_SCHEMES = ("grpcs://", "https://")
+_PLAIN_SCHEMES = ("grpc://", "http://")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A resolved realm address plus what every call must carry."""
+
+    address: str
+    secure: bool
+    metadata: tuple[tuple[str, str], ...]
+    options: tuple[tuple[str, Any], ...]
+
+
+def resolve(
+    target: str | None, token: str | None, options: list[tuple[str, Any]] | None
+) -> Endpoint:
+    """Fill in defaults from the environment and split off a URL scheme.
+
+    "grpcs://" or "https://" asks for TLS with the system's root
+    certificates; "grpc://", "http://" or no scheme is plaintext. Any other
+    gRPC target syntax ("dns:///...", "unix:...") passes through unchanged.
+    """
+    target = target or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
+    token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+    secure = False
+    for scheme in _SECURE_SCHEMES:
+        if target.startswith(scheme):
+            target, secure = target[len(scheme) :], True
+    for scheme in _PLAIN_SCHEMES:
+        if target.startswith(scheme):
+            target = target[len(scheme) :]
+    target = target.rstrip("/")
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    opts = list(options or [])
+    if not any(key == "grpc.primary_user_agent" for key, _ in opts):
+        opts.append(("grpc.primary_user_agent", USER_AGENT))
+    return Endpoint(target, secure, metadata, tuple(opts))
+
+
+def sync_channel(endpoint: Endpoint) -> grpc.Channel:
+    if endpoint.secure:
+        return grpc.secure_channel(
+            endpoint.address, grpc.ssl_channel_credentials(), options=endpoint.options
+        )
+    return grpc.insecure_channel(endpoint.address, options=endpoint.options)
+
+
+def aio_channel(endpoint: Endpoint) -> grpc.aio.Channel:
+    if endpoint.secure:
+        return grpc.aio.secure_channel(
+            endpoint.address, grpc.ssl_channel_credentials(), options=endpoint.options
+        )
+    return grpc.aio.insecure_channel(endpoint.address, options=endpoint.options)

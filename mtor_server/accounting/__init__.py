@@ -1,0 +1,3 @@
+from .cost import intent_cost
+
+__all__ = ["intent_cost"]

@@ -1,0 +1,3 @@
+from .identity import ANONYMOUS, Identity, identify
+
+__all__ = ["ANONYMOUS", "Identity", "identify"]

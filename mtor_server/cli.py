@@ -1,0 +1,157 @@
+"""The `mtor` command. Subcommands import what they need when they run, so that
+`mtor --help` stays fast."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_REALM = "127.0.0.1:7070"
+
+
+def _data_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("MTOR_DATA_DIR") or Path.home() / ".mtor").expanduser()
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _realm_config(args: argparse.Namespace):
+    from .config import load
+
+    cfg = load(_data_dir(args.data_dir))
+    if args.listen:
+        cfg.realm.listen = args.listen
+    return cfg
+
+
+def _add_realm_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (config realm.listen, "
+                   f"default {DEFAULT_REALM}; port 0 picks a free one)")
+    p.add_argument("--data-dir", metavar="DIR", help="config, database and logs (default $MTOR_DATA_DIR or ~/.mtor)")
+
+
+def _add_client_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--realm", metavar="HOST:PORT", default=os.environ.get("MTOR_REALM", DEFAULT_REALM),
+                   help="realm to call (default $MTOR_REALM or %(default)s)")
+    p.add_argument("--token", default=os.environ.get("MTOR_TOKEN"), help="bearer token (default $MTOR_TOKEN)")
+
+
+def cmd_realm(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .server import run_realm
+
+    return asyncio.run(run_realm(_realm_config(args), _data_dir(args.data_dir)))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from mtor_worker.cli import main
+
+    return main(args)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .up import run_up
+
+    return asyncio.run(run_up(_realm_config(args), _data_dir(args.data_dir), args.backend))
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from mtor_client import Client, MtorError
+
+    prompt = " ".join(args.prompt)
+    try:
+        with Client(args.realm, token=args.token) as client:
+            stream = client.chat_stream(prompt, model=args.model, max_tokens=args.max_tokens,
+                                        temperature=args.temperature, timeout=args.timeout)
+            for chunk in stream:
+                print(chunk, end="", flush=True)
+            print()
+            result = stream.result
+            print(f"[{result.worker}@{result.realm}, {result.usage.processing_s:.2f} s, "
+                  f"queued {result.usage.queue_wait_s:.2f} s, cost {result.usage.cost:.4f}]", file=sys.stderr)
+    except MtorError as e:
+        print(f"mtor: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from mtor_client import Client, MtorError
+
+    try:
+        with Client(args.realm, token=args.token) as client:
+            info = client.describe(timeout=args.timeout)
+    except MtorError as e:
+        print(f"mtor: realm {args.realm} is not answering: {e}", file=sys.stderr)
+        return 1
+    print(f"realm {info.name!r} at {args.realm}: version {info.version}, up {info.uptime_s:.0f} s, "
+          f"{info.running} running")
+    if not info.kinds:
+        print("no workers connected")
+        return 0
+    print(f"{'kind':<11} {'workers':>7} {'free':>5} {'queued':>6}  models")
+    for k in info.kinds:
+        print(f"{k.kind:<11} {k.workers:>7} {k.free_slots:>5} {k.queue_depth:>6}  {', '.join(k.models) or 'any'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mtor", description="MTOR: pool AI hardware into realms that serve "
+                                     "intents (chat, transcribe, speak, imagine, vision).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("realm", help="run a realm (the orchestrator)")
+    _add_realm_arguments(p)
+    p.set_defaults(func=cmd_realm)
+
+    p = sub.add_parser("worker", help="run a worker that serves a realm")
+    from mtor_worker.cli import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("up", help="run a realm and a local worker: the quickest start")
+    _add_realm_arguments(p)
+    p.add_argument("--backend", action="append", metavar="NAME[,NAME]",
+                   help="backends of the local worker (default: config worker.backends)")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("chat", help="ask a question and stream the answer")
+    p.add_argument("prompt", nargs="+", help="the question")
+    p.add_argument("--model", default="", help="model to use (default: any)")
+    p.add_argument("--max-tokens", type=int, default=0, help="most tokens to generate (default: the worker's)")
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature 0.0-2.0")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    _add_client_arguments(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("status", help="show a realm's workers and queues")
+    p.add_argument("--timeout", type=float, default=5.0, help="give up after this many seconds")
+    _add_client_arguments(p)
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as e:  # configuration mistakes, named by the code that found them
+        print(f"mtor: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

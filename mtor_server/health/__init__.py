@@ -1,0 +1,3 @@
+from .score import HealthScore, Transition
+
+__all__ = ["HealthScore", "Transition"]

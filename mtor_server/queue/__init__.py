@@ -1,0 +1,3 @@
+from .fair import FairQueue, QueueFull
+
+__all__ = ["FairQueue", "QueueFull"]

@@ -1,0 +1,499 @@
+"""The realm: an intent's life from acceptance to its one terminal event.
+
+All state changes happen on the event loop without awaiting in between, so
+dispatch, cancels, worker losses and results never race. The only awaits are
+store commits: before `accepted` (nothing accepted is lost) and before the
+terminal event (no result is sent that a restart would forget).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import AsyncIterator
+
+import grpc
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
+
+from . import __version__
+from .accounting import intent_cost
+from .config import Config
+from .errors import RealmError, not_found
+from .health import Transition
+from .health.score import ERROR, FAILURE, SUCCESS
+from .kinds import KINDS, kind_enum, kind_name
+from .notices import NoticeHub
+from .queue import FairQueue, QueueFull
+from .records import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, LiveIntent, info_from_live,
+                      info_from_row, is_terminal, terminal_event, terminal_event_from_row)
+from .scheduler import ConnectedWorker, pick_worker
+from .store import IntentRow, Store
+from .validate import validate_intent
+
+log = logging.getLogger("mtor.realm")
+
+PROTOCOL = 1
+DB_FILE = "mtor.db"
+# Failures reported by a worker that say nothing about the intent itself: try another worker.
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE.value[0], grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]}
+INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
+TIMED_OUT = grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
+
+
+def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
+    return intent_pb2.Error(code=code.value[0], message=message)
+
+
+class Realm:
+    def __init__(self, cfg: Config, store: Store, incarnation: int) -> None:
+        self.cfg = cfg
+        self.name = cfg.realm.name
+        self.store = store
+        self.started_at = time.time()
+        self.notices = NoticeHub(self.name)
+        self._seq_base = incarnation << 32
+        self._live: dict[str, LiveIntent] = {}
+        self._by_request: dict[tuple[str, str], str] = {}
+        self._queues = {kind: FairQueue(cfg.queue.max_depth) for kind in KINDS}
+        self._workers: dict[str, ConnectedWorker] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._monitor: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
+        store = await Store.open(data_dir / DB_FILE)
+        realm = cls(cfg, store, await store.next_incarnation())
+        await realm._recover()
+        realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
+        return realm
+
+    async def close(self) -> None:
+        if self._monitor:
+            self._monitor.cancel()
+        for worker in list(self._workers.values()):
+            worker.send(None)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for intent in self._live.values():
+            intent.cancel_timers()
+        await self.store.close()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ intents --
+
+    async def submit(self, user: str, request: intent_pb2.IntentRequest, deadline: float | None) -> str:
+        """Validate, record and queue (or start) an intent; returns its id."""
+        kind = validate_intent(request, self.cfg.realm.max_payload_bytes)
+        if request.request_id:
+            existing = self._by_request.get((user, request.request_id))
+            if existing is None:
+                row = await self.store.find_request(user, request.request_id)
+                existing = row.id if row else None
+            if existing is not None:
+                return existing
+        queue = self._queues[kind]
+        try:
+            queue.reserve()
+        except QueueFull:
+            raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                             f"queue is full, try again later ({kind} queue holds {queue.max_depth} intents)") from None
+        intent = LiveIntent(id=uuid.uuid4().hex, user=user, kind=kind, model=request.model, request=request,
+                            created_at=time.time(), deadline=deadline)
+        self._live[intent.id] = intent
+        if intent.request_id:
+            self._by_request[(user, intent.request_id)] = intent.id
+        try:
+            await self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
+                                    model=intent.model, request=request.SerializeToString(), state=QUEUED,
+                                    created_at=intent.created_at, deadline=deadline)
+        except Exception:
+            self._forget(intent)
+            raise RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
+        finally:
+            queue.release()
+        self._arm_deadline(intent)
+        worker = None if len(queue) else pick_worker(self._workers.values(), kind, intent.model)
+        if worker is not None:
+            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
+            self._start(intent, worker)
+        else:
+            queue.push(intent.id, user)
+            intent.position = queue.positions()[intent.id]
+            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=intent.position))
+            self._report_positions(kind)
+        return intent.id
+
+    async def follow(self, intent_id: str, after_seq: int = 0) -> AsyncIterator[intent_pb2.IntentEvent]:
+        """The intent's events after `after_seq`, live, up to and including the terminal one."""
+        intent = self._live.get(intent_id)
+        if intent is None:
+            row = await self.store.get(intent_id)
+            if row is None or row.finished_at is None:
+                raise not_found(intent_id)
+            yield terminal_event_from_row(row)
+            return
+        events: asyncio.Queue[intent_pb2.IntentEvent] = asyncio.Queue()
+        for event in intent.history:
+            if event.seq > after_seq:
+                events.put_nowait(event)
+        intent.watchers.add(events)
+        try:
+            while True:
+                event = await events.get()
+                yield event
+                if is_terminal(event):
+                    return
+        finally:
+            intent.watchers.discard(events)
+
+    async def cancel(self, intent_id: str) -> int:
+        intent = self._live.get(intent_id)
+        if intent is not None:
+            self._cancel(intent, _error(grpc.StatusCode.CANCELLED, "cancelled by the caller"))
+            return intent.state
+        row = await self.store.get(intent_id)
+        if row is None:
+            raise not_found(intent_id)
+        return row.state
+
+    async def get(self, intent_id: str) -> intents_pb2.IntentInfo:
+        intent = self._live.get(intent_id)
+        if intent is not None:
+            return info_from_live(intent)
+        row = await self.store.get(intent_id)
+        if row is None:
+            raise not_found(intent_id)
+        return info_from_row(row)
+
+    def describe(self) -> realm_pb2.DescribeResponse:
+        response = realm_pb2.DescribeResponse(name=self.name, version=__version__, protocol=PROTOCOL,
+                                              uptime_s=time.time() - self.started_at)
+        for kind in KINDS:
+            serving = [w for w in self._workers.values() if kind in w.capabilities and w.available]
+            depth = len(self._queues[kind])
+            if not serving and not depth:
+                continue
+            any_model = any(not w.capabilities[kind] for w in serving)
+            models = set() if any_model else {m for w in serving for m in w.capabilities[kind]}
+            response.kinds.add(kind=kind_enum(kind), workers=len(serving), queue_depth=depth,
+                               free_slots=sum(w.free_slots for w in serving), models=sorted(models))
+        response.running = sum(len(w.running) for w in self._workers.values())
+        return response
+
+    # ---------------------------------------------------------- lifecycle --
+
+    def _emit(self, intent: LiveIntent, **event: object) -> None:
+        intent.seq += 1
+        message = intent_pb2.IntentEvent(intent_id=intent.id, seq=self._seq_base + intent.seq, **event)
+        message.time.FromNanoseconds(time.time_ns())
+        self._publish(intent, message)
+
+    @staticmethod
+    def _publish(intent: LiveIntent, event: intent_pb2.IntentEvent) -> None:
+        intent.history.append(event)
+        for watcher in intent.watchers:
+            watcher.put_nowait(event)
+
+    def _report_positions(self, kind: str) -> None:
+        queue = self._queues[kind]
+        depth = len(queue)
+        for intent_id, position in queue.positions().items():
+            intent = self._live[intent_id]
+            if intent.position != position:
+                intent.position = position
+                self._emit(intent, queued=intent_pb2.Queued(queue_position=position, queue_depth=depth))
+
+    def _dispatch(self) -> None:
+        """Start every queued intent some worker can take now, in fair order."""
+        for kind, queue in self._queues.items():
+            if not len(queue):
+                continue
+            candidates = [w for w in self._workers.values() if w.available and w.free_slots and kind in w.capabilities]
+            if not candidates:
+                continue
+            taken = False
+            for intent_id in queue:
+                intent = self._live[intent_id]
+                worker = pick_worker(candidates, kind, intent.model)
+                if worker is None:
+                    continue
+                queue.take(intent_id)
+                taken = True
+                self._start(intent, worker)
+                if not worker.free_slots:
+                    candidates.remove(worker)
+                    if not candidates:
+                        break
+            if taken:
+                self._report_positions(kind)
+
+    def _start(self, intent: LiveIntent, worker: ConnectedWorker) -> None:
+        intent.attempts += 1
+        intent.state = RUNNING
+        intent.worker, intent.worker_id = worker.name, worker.id
+        intent.started_at = time.time()
+        intent.position = 0
+        intent.assignment = f"{intent.id}/{intent.attempts}"
+        worker.running[intent.assignment] = intent.id
+        self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name, attempt=intent.attempts))
+        timeout = self.cfg.timeout_for(intent.kind)
+        if intent.deadline is not None:
+            timeout = max(0.0, min(timeout, intent.deadline - time.time()))
+        worker.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
+            assignment_id=intent.assignment, intent_id=intent.id, intent=intent.request, timeout_s=timeout)))
+        intent.attempt_timer = asyncio.get_running_loop().call_later(
+            self.cfg.timeout_for(intent.kind), self._attempt_timed_out, intent, intent.assignment)
+        _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
+                                             started_at=intent.started_at))
+
+    def _requeue(self, intent: LiveIntent, reason: str) -> None:
+        """The attempt was lost through no fault of the intent: try again elsewhere."""
+        if intent.attempt_timer is not None:
+            intent.attempt_timer.cancel()
+            intent.attempt_timer = None
+        if intent.attempts >= self.cfg.dispatch.max_attempts:
+            self._finish(intent, FAILED, error=_error(
+                grpc.StatusCode.UNAVAILABLE, f"gave up after {intent.attempts} attempts; last: {reason}"))
+            return
+        intent.state = QUEUED
+        intent.assignment = intent.worker = intent.worker_id = ""
+        self._emit(intent, retrying=intent_pb2.Retrying(attempt=intent.attempts + 1, reason=reason))
+        self._queues[intent.kind].push_front(intent.id, intent.user)
+        self._report_positions(intent.kind)
+
+    def _cancel(self, intent: LiveIntent, error: intent_pb2.Error) -> None:
+        if intent.state in TERMINAL:
+            return
+        if intent.state == RUNNING and (worker := self._workers.get(intent.worker_id)) is not None:
+            # the slot stays taken until the worker confirms the assignment ended
+            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
+                assignment_id=intent.assignment, reason=error.message)))
+        self._finish(intent, CANCELLED, error=error)
+
+    def _finish(self, intent: LiveIntent, state: int, *, result: intent_pb2.IntentResult | None = None,
+                error: intent_pb2.Error | None = None) -> None:
+        """Record the outcome, then send the one terminal event."""
+        if intent.state in TERMINAL:
+            return
+        intent.cancel_timers()
+        if intent.state == QUEUED and self._queues[intent.kind].remove(intent.id):
+            self._report_positions(intent.kind)
+        intent.state, intent.result, intent.error = state, result, error
+        intent.finished_at = time.time()
+        intent.seq += 1
+        event = terminal_event(intent.id, self._seq_base + intent.seq, intent.finished_at, result, error)
+        written = self.store.mark_finished(
+            intent.id, state=state, attempts=intent.attempts, worker=intent.worker, finished_at=intent.finished_at,
+            final_seq=event.seq, result=result.SerializeToString() if result is not None else None,
+            error_code=error.code if error is not None else None,
+            error_message=error.message if error is not None else None)
+        self._spawn(self._send_terminal(intent, event, written))
+
+    async def _send_terminal(self, intent: LiveIntent, event: intent_pb2.IntentEvent,
+                             written: asyncio.Future[None]) -> None:
+        try:
+            await written
+        except Exception:
+            log.error("intent %s: its outcome could not be recorded; sending it anyway", intent.id)
+        self._publish(intent, event)
+        self._forget(intent)
+
+    def _forget(self, intent: LiveIntent) -> None:
+        self._live.pop(intent.id, None)
+        if intent.request_id:
+            self._by_request.pop((intent.user, intent.request_id), None)
+
+    def _arm_deadline(self, intent: LiveIntent) -> None:
+        if intent.deadline is not None:
+            intent.deadline_timer = asyncio.get_running_loop().call_later(
+                max(0.0, intent.deadline - time.time()), self._cancel, intent,
+                _error(grpc.StatusCode.DEADLINE_EXCEEDED, "the caller's deadline passed"))
+
+    def _attempt_timed_out(self, intent: LiveIntent, assignment: str) -> None:
+        if intent.assignment != assignment or intent.state != RUNNING:
+            return
+        limit = self.cfg.timeout_for(intent.kind)
+        if (worker := self._workers.get(intent.worker_id)) is not None:
+            self._health(worker, ERROR)
+            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
+                assignment_id=assignment, reason="timed out")))
+        self._finish(intent, FAILED, error=_error(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            f"worker {intent.worker} did not finish within {limit:g} s (timeouts.{intent.kind}_s)"))
+
+    # ------------------------------------------------------------ workers --
+
+    def worker_join(self, hello: worker_link_pb2.WorkerHello) -> ConnectedWorker:
+        """Admit a worker (its welcome is the first message queued to it)."""
+        if hello.protocol != PROTOCOL:
+            raise RealmError(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"worker speaks WorkerLink protocol {hello.protocol}; this realm speaks {PROTOCOL}")
+        if not hello.name.strip():
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.name is empty")
+        if hello.max_concurrency < 1:
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.max_concurrency must be at least 1")
+        capabilities: dict[str, frozenset[str]] = {}
+        for cap in hello.capabilities:
+            kind = kind_name(cap.kind)
+            if kind is None:
+                raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"hello names an unknown kind ({cap.kind})")
+            capabilities[kind] = capabilities.get(kind, frozenset()) | frozenset(cap.models)
+        if not capabilities:
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.capabilities is empty: the worker serves nothing")
+        for other in list(self._workers.values()):
+            if other.name == hello.name:
+                self.worker_lost(other, "replaced by a new connection with the same name")
+        worker = ConnectedWorker(id=uuid.uuid4().hex, name=hello.name, capabilities=capabilities,
+                                 max_concurrency=hello.max_concurrency, devices=list(hello.devices),
+                                 version=hello.version, last_heartbeat=time.monotonic())
+        worker.send(worker_link_pb2.RealmMessage(welcome=worker_link_pb2.Welcome(
+            worker_id=worker.id, realm=self.name, heartbeat_interval_s=self.cfg.health.heartbeat_interval_s)))
+        self._workers[worker.id] = worker
+        log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
+                 worker.max_concurrency)
+        self._dispatch()
+        return worker
+
+    def worker_lost(self, worker: ConnectedWorker, reason: str) -> None:
+        """Take a worker out at once; its running intents go to other workers."""
+        if self._workers.pop(worker.id, None) is None:
+            return
+        worker.send(None)
+        log.warning("worker %s out: %s", worker.name, reason)
+        for assignment, intent_id in worker.running.items():
+            intent = self._live.get(intent_id)
+            if intent is not None and intent.assignment == assignment and intent.state == RUNNING:
+                self._requeue(intent, f"worker {worker.name} lost: {reason}")
+        worker.running.clear()
+        self._dispatch()
+
+    def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
+        now = time.monotonic()
+        late = now - worker.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
+        worker.last_heartbeat = now
+        was_available = worker.available
+        worker.draining = heartbeat.draining
+        if heartbeat.devices:
+            worker.devices = list(heartbeat.devices)
+        transition = worker.health.heartbeat(heartbeat.healthy, late, now, self.cfg.health.readmit_after_s)
+        self._health_notice(worker, transition, heartbeat.detail)
+        if worker.available and not was_available:
+            self._dispatch()
+
+    def on_update(self, worker: ConnectedWorker, update: worker_link_pb2.AssignmentUpdate) -> None:
+        intent_id = worker.running.get(update.assignment_id)
+        if intent_id is None:
+            return  # an assignment the realm no longer expects
+        intent = self._live.get(intent_id)
+        current = intent is not None and intent.assignment == update.assignment_id and intent.state == RUNNING
+        which = update.WhichOneof("update")
+        if which == "delta":
+            if current:
+                self._emit(intent, delta=update.delta)
+            return
+        del worker.running[update.assignment_id]
+        if current and which == "result":
+            self._health(worker, SUCCESS)
+            self._succeed(intent, update.result, worker)
+        elif current and which == "failed":
+            self._worker_failed(intent, worker, update.failed)
+        self._dispatch()
+
+    def _succeed(self, intent: LiveIntent, result: intent_pb2.IntentResult, worker: ConnectedWorker) -> None:
+        now = time.time()
+        started = intent.started_at or now
+        processing = now - started
+        result.kind = kind_enum(intent.kind)
+        result.worker, result.realm = worker.name, self.name
+        result.model = result.model or intent.model
+        result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,
+                                               cost=intent_cost(self.cfg.costs, processing)))
+        self._finish(intent, SUCCEEDED, result=result)
+
+    def _worker_failed(self, intent: LiveIntent, worker: ConnectedWorker, error: intent_pb2.Error) -> None:
+        if error.code in RETRYABLE:
+            self._requeue(intent, f"worker {worker.name}: {error.message}")
+            return
+        if error.code == TIMED_OUT:
+            self._health(worker, ERROR)
+        elif error.code != INVALID:  # a bad request is the caller's fault, not the worker's
+            self._health(worker, FAILURE)
+        self._finish(intent, FAILED, error=intent_pb2.Error(code=error.code,
+                                                             message=f"worker {worker.name}: {error.message}"))
+
+    def _health(self, worker: ConnectedWorker, delta: int) -> None:
+        self._health_notice(worker, worker.health.record(delta, time.monotonic()), "")
+
+    def _health_notice(self, worker: ConnectedWorker, transition: Transition | None, detail: str) -> None:
+        if transition is Transition.BLACKLISTED:
+            text = f"Worker {worker.name} blacklisted" + (f": {detail}" if detail else "")
+            log.warning(text)
+            self.notices.publish(text, intents_pb2.NOTICE_LEVEL_WARNING)
+        elif transition is Transition.READMITTED:
+            log.info("Worker %s readmitted", worker.name)
+            self.notices.publish(f"Worker {worker.name} readmitted")
+            self._dispatch()
+
+    def worker_snapshot(self) -> list[ConnectedWorker]:
+        return list(self._workers.values())
+
+    # ------------------------------------------------------- housekeeping --
+
+    async def _recover(self) -> None:
+        """Queue again what was accepted and unfinished when the realm stopped."""
+        rows = await self.store.unfinished()
+        for row in rows:
+            self._recover_one(row)
+        if rows:
+            log.info("recovered %d unfinished intents", len(rows))
+
+    def _recover_one(self, row: IntentRow) -> None:
+        request = intent_pb2.IntentRequest.FromString(row.request)
+        intent = LiveIntent(id=row.id, user=row.user, kind=row.kind, model=row.model, request=request,
+                            created_at=row.created_at, deadline=row.deadline, attempts=row.attempts)
+        self._live[intent.id] = intent
+        if intent.request_id:
+            self._by_request[(intent.user, intent.request_id)] = intent.id
+        self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id))
+        if row.state == RUNNING:
+            intent.state = RUNNING  # so that _requeue counts the lost attempt
+            self._requeue(intent, "the realm restarted")
+        else:
+            self._queues[intent.kind].push(intent.id, intent.user)
+            self._report_positions(intent.kind)
+        self._arm_deadline(intent)
+
+    async def _monitor_loop(self) -> None:
+        interval = self.cfg.health.heartbeat_interval_s
+        next_purge = 0.0
+        while True:
+            await asyncio.sleep(interval / 2)
+            now = time.monotonic()
+            limit = interval * self.cfg.health.missed_heartbeats
+            for worker in list(self._workers.values()):
+                if now - worker.last_heartbeat > limit:
+                    self.worker_lost(worker, f"missed {self.cfg.health.missed_heartbeats} heartbeats")
+            self._expire_queued()
+            if now >= next_purge:
+                next_purge = now + 60.0
+                _log_failure(self.store.purge_finished(self.cfg.store.result_ttl_s))
+
+    def _expire_queued(self) -> None:
+        oldest = time.time() - self.cfg.queue.max_wait_s
+        for intent in [i for i in self._live.values() if i.state == QUEUED and i.created_at < oldest]:
+            self._finish(intent, FAILED, error=_error(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"no worker took this {intent.kind} intent within {self.cfg.queue.max_wait_s:g} s "
+                "(queue.max_wait_s)"))
+
+
+def _log_failure(future: asyncio.Future[None]) -> None:
+    """For writes nobody awaits: log a failure instead of losing it."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception() is None
+                             or log.error("store write failed: %s", f.exception()))

@@ -1,0 +1,109 @@
+"""An intent while the realm holds it in memory, and the protobuf views of it."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
+
+from .kinds import kind_enum
+from .store import IntentRow
+
+QUEUED = intent_pb2.INTENT_STATE_QUEUED
+RUNNING = intent_pb2.INTENT_STATE_RUNNING
+SUCCEEDED = intent_pb2.INTENT_STATE_SUCCEEDED
+FAILED = intent_pb2.INTENT_STATE_FAILED
+CANCELLED = intent_pb2.INTENT_STATE_CANCELLED
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+
+@dataclass(eq=False)
+class LiveIntent:
+    """Unfinished (or just finishing) intent. Finished ones live only in the store."""
+
+    id: str
+    user: str
+    kind: str
+    model: str
+    request: intent_pb2.IntentRequest
+    created_at: float
+    deadline: float | None = None
+    state: int = QUEUED
+    attempts: int = 0
+    worker: str = ""
+    worker_id: str = ""
+    assignment: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+    position: int = 0  # last queue place reported to watchers
+    seq: int = 0  # events emitted (the realm adds its incarnation base)
+    history: list[intent_pb2.IntentEvent] = field(default_factory=list)
+    watchers: set[asyncio.Queue[intent_pb2.IntentEvent]] = field(default_factory=set)
+    result: intent_pb2.IntentResult | None = None
+    error: intent_pb2.Error | None = None
+    attempt_timer: asyncio.TimerHandle | None = None
+    deadline_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
+
+    def cancel_timers(self) -> None:
+        for timer in (self.attempt_timer, self.deadline_timer):
+            if timer is not None:
+                timer.cancel()
+        self.attempt_timer = self.deadline_timer = None
+
+
+def _stamp(ts, seconds: float | None) -> None:
+    if seconds is not None:
+        ts.FromNanoseconds(int(seconds * 1e9))
+
+
+def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
+    info = intents_pb2.IntentInfo(intent_id=intent.id, kind=kind_enum(intent.kind), model=intent.model,
+                                  state=intent.state, attempts=intent.attempts, worker=intent.worker,
+                                  queue_position=intent.position if intent.state == QUEUED else 0)
+    _stamp(info.created_at, intent.created_at)
+    _stamp(info.started_at, intent.started_at)
+    _stamp(info.finished_at, intent.finished_at)
+    if intent.result is not None:
+        info.result.CopyFrom(intent.result)
+    if intent.error is not None:
+        info.error.CopyFrom(intent.error)
+    return info
+
+
+def info_from_row(row: IntentRow) -> intents_pb2.IntentInfo:
+    info = intents_pb2.IntentInfo(intent_id=row.id, kind=kind_enum(row.kind), model=row.model, state=row.state,
+                                  attempts=row.attempts, worker=row.worker)
+    _stamp(info.created_at, row.created_at)
+    _stamp(info.started_at, row.started_at)
+    _stamp(info.finished_at, row.finished_at)
+    if row.result is not None:
+        info.result.ParseFromString(row.result)
+    if row.error_code is not None:
+        info.error.code = row.error_code
+        info.error.message = row.error_message or ""
+    return info
+
+
+def terminal_event(intent_id: str, seq: int, at: float, result: intent_pb2.IntentResult | None,
+                   error: intent_pb2.Error | None) -> intent_pb2.IntentEvent:
+    event = intent_pb2.IntentEvent(intent_id=intent_id, seq=seq)
+    _stamp(event.time, at)
+    if result is not None:
+        event.result.CopyFrom(result)
+    else:
+        event.failed.CopyFrom(error or intent_pb2.Error())
+    return event
+
+
+def terminal_event_from_row(row: IntentRow) -> intent_pb2.IntentEvent:
+    info = info_from_row(row)
+    return terminal_event(row.id, row.final_seq or 0, row.finished_at or 0.0,
+                          info.result if info.HasField("result") else None, info.error)
+
+
+def is_terminal(event: intent_pb2.IntentEvent) -> bool:
+    return event.WhichOneof("event") in ("result", "failed")

@@ -1,0 +1,47 @@
+"""A worker as the realm sees it while its WorkerLink stream is open."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from mtor_client._proto.mtor.v1 import worker_link_pb2
+
+from ..health import HealthScore
+
+
+@dataclass
+class ConnectedWorker:
+    id: str
+    name: str
+    # kind name -> models served; an empty set means any model
+    capabilities: dict[str, frozenset[str]]
+    max_concurrency: int
+    devices: list[worker_link_pb2.Device]
+    version: str
+    last_heartbeat: float
+    health: HealthScore = field(default_factory=HealthScore)
+    draining: bool = False
+    # assignment id -> intent id, for every assignment sent and not yet ended by the worker
+    running: dict[str, str] = field(default_factory=dict)
+    # messages to send on the stream; None ends it
+    outbox: asyncio.Queue[worker_link_pb2.RealmMessage | None] = field(default_factory=asyncio.Queue)
+
+    def serves(self, kind: str, model: str) -> bool:
+        models = self.capabilities.get(kind)
+        return models is not None and (not models or not model or model in models)
+
+    @property
+    def free_slots(self) -> int:
+        return max(0, self.max_concurrency - len(self.running))
+
+    @property
+    def available(self) -> bool:
+        """May be given new work at all."""
+        return not self.health.blacklisted and not self.draining
+
+    @property
+    def load(self) -> float:
+        return len(self.running) / self.max_concurrency
+
+    def send(self, message: worker_link_pb2.RealmMessage | None) -> None:
+        self.outbox.put_nowait(message)

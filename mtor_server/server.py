@@ -1,0 +1,85 @@
+"""The realm's gRPC server: its services, standard health and reflection."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from mtor_client._proto.mtor.v1 import intents_pb2, intents_pb2_grpc, realm_pb2, realm_pb2_grpc
+from mtor_client._proto.mtor.v1 import worker_link_pb2, worker_link_pb2_grpc
+
+from .config import Config
+from .realm import Realm
+from .services.intents import IntentsService
+from .services.realm_info import RealmInfoService
+from .services.worker_link import WorkerLinkService
+
+log = logging.getLogger("mtor.server")
+
+SERVICES = (
+    intents_pb2.DESCRIPTOR.services_by_name["Intents"].full_name,
+    worker_link_pb2.DESCRIPTOR.services_by_name["WorkerLink"].full_name,
+    realm_pb2.DESCRIPTOR.services_by_name["RealmInfo"].full_name,
+)
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"address {address!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+class RealmServer:
+    """A started realm; `address` is where it listens (the real port when 0 was asked)."""
+
+    def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
+                 address: str) -> None:
+        self.realm, self._server, self._health, self.address = realm, server, health_servicer, address
+
+    @classmethod
+    async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
+        realm = await Realm.open(cfg, data_dir)
+        limit = cfg.realm.max_message_bytes
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
+                                          ("grpc.max_send_message_length", limit)])
+        intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(realm), server)
+        worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
+        realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        reflection.enable_server_reflection(
+            (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
+        host, _ = split_address(cfg.realm.listen)
+        port = server.add_insecure_port(cfg.realm.listen)
+        await server.start()
+        for name in ("", *SERVICES):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        return cls(realm, server, health_servicer, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+    async def stop(self, grace_s: float = 2.0) -> None:
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(grace_s)
+        await self.realm.close()
+
+
+async def wait_for_signal() -> None:
+    """Return on the first SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_realm(cfg: Config, data_dir: Path) -> int:
+    """Serve until SIGTERM or SIGINT."""
+    server = await RealmServer.start(cfg, data_dir)
+    print(f"mtor realm {server.realm.name!r} listening on {server.address} (data dir {data_dir})", flush=True)
+    await wait_for_signal()
+    log.info("stopping")
+    await server.stop()
+    return 0

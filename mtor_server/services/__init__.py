@@ -1,0 +1,1 @@
+"""gRPC servicers: thin adapters from the wire to the Realm."""

@@ -1,0 +1,3 @@
+from .sqlite import IntentRow, Store
+
+__all__ = ["IntentRow", "Store"]

@@ -1,0 +1,46 @@
+"""`mtor up`: a realm and one local worker, the worker in its own process so
+that model libraries never load into the realm."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .config import Config
+from .server import RealmServer, split_address, wait_for_signal
+
+log = logging.getLogger("mtor.up")
+DRAIN_TIMEOUT_S = 30.0
+
+
+def _local_address(address: str) -> str:
+    host, port = split_address(address)
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int:
+    server = await RealmServer.start(cfg, data_dir)
+    print(f"mtor realm {server.realm.name!r} listening on {server.address} (data dir {data_dir})", flush=True)
+    command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", _local_address(server.address),
+               "--data-dir", str(data_dir)]
+    for backend in backends or []:
+        command += ["--backend", backend]
+    worker = await asyncio.create_subprocess_exec(*command)
+    waiter = asyncio.create_task(worker.wait())
+    signalled = asyncio.create_task(wait_for_signal())
+    await asyncio.wait({waiter, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    if worker.returncode is None:
+        worker.terminate()  # the worker drains: running intents finish first
+        try:
+            await asyncio.wait_for(waiter, DRAIN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            worker.kill()
+            await waiter
+    else:
+        log.error("the local worker exited with status %s", worker.returncode)
+    signalled.cancel()
+    await server.stop()
+    return 0 if signalled.done() and not signalled.cancelled() else 1

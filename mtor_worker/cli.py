@@ -1,0 +1,107 @@
+"""`mtor worker`: command-line flags over the shared config file.
+
+The lead's `mtor` command calls `add_arguments(parser)` on its `worker`
+subparser and `main(args)`. Every flag defaults to "absent" (SUPPRESS) so that
+only flags actually given override mtor.toml / MTOR_WORKER_* values, and so
+that they never clobber options a parent parser defines. Importing this module
+stays cheap: grpc and the runtime are imported by main().
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mtor_server.config import WorkerSection
+
+DEFAULT_DATA_DIR = "~/.mtor"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the worker's flags to `parser`."""
+    s = argparse.SUPPRESS
+    parser.add_argument("--realm", metavar="HOST:PORT", default=s,
+                        help="realm to connect to (config worker.realm)")
+    parser.add_argument("--name", default=s,
+                        help="worker name, unique within the realm (config worker.name; default: host name)")
+    parser.add_argument("--backend", metavar="NAME[,NAME]", action="append", default=s,
+                        help="backend(s) to run; repeatable or comma-separated (config worker.backends)")
+    parser.add_argument("--max-concurrency", metavar="N", type=int, default=s,
+                        help="most intents run at once (config worker.max_concurrency)")
+    parser.add_argument("--echo-delay", metavar="SECONDS", type=float, default=s,
+                        help="echo backend: pause before each streamed chunk (config worker.echo_delay_s)")
+    parser.add_argument("--data-dir", metavar="DIR", default=s,
+                        help=f"directory holding mtor.toml (default: $MTOR_DATA_DIR or {DEFAULT_DATA_DIR})")
+    parser.add_argument("--log-level", default=s, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        type=str.upper, help="logging level (default INFO)")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """--data-dir, else $MTOR_DATA_DIR, else ~/.mtor."""
+    chosen = getattr(args, "data_dir", None) or os.environ.get("MTOR_DATA_DIR") or DEFAULT_DATA_DIR
+    return Path(chosen).expanduser()
+
+
+def settings_from(args: argparse.Namespace) -> WorkerSection:
+    """The config file's [worker] section with the given flags applied on top."""
+    from mtor_server.config import load
+
+    worker = load(data_dir(args)).worker
+    if getattr(args, "realm", None):
+        worker.realm = args.realm
+    if getattr(args, "name", None):
+        worker.name = args.name
+    if getattr(args, "backend", None):
+        worker.backends = [b.strip() for item in args.backend for b in item.split(",") if b.strip()]
+    if getattr(args, "max_concurrency", None) is not None:
+        worker.max_concurrency = args.max_concurrency
+    if getattr(args, "echo_delay", None) is not None:
+        worker.echo_delay_s = args.echo_delay
+    return worker
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr; leaves an already configured root logger alone."""
+    logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
+    logging.getLogger("mtor").setLevel(level)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the worker until drained; returns the process exit code."""
+    import asyncio
+
+    from mtor_server.config import ConfigError
+
+    setup_logging(getattr(args, "log_level", None) or "INFO")
+    log = logging.getLogger("mtor.worker")
+    try:
+        settings = settings_from(args)
+    except (ConfigError, OSError) as e:
+        print(f"mtor worker: {e}", file=sys.stderr)
+        return 2
+    if settings.max_concurrency < 1:
+        print("mtor worker: --max-concurrency must be at least 1", file=sys.stderr)
+        return 2
+    if not settings.backends:
+        print("mtor worker: no backends configured", file=sys.stderr)
+        return 2
+
+    from mtor_worker.backends import known_backends
+    from mtor_worker.runtime import run_worker
+
+    unknown = [b for b in settings.backends if b.strip().lower() not in known_backends()]
+    if unknown:
+        print(f"mtor worker: unknown backend(s) {', '.join(unknown)}; known: {', '.join(known_backends())}",
+              file=sys.stderr)
+        return 2
+    log.info("worker %r starting: realm %s, backends %s, max concurrency %d",
+             settings.name, settings.realm, ",".join(settings.backends), settings.max_concurrency)
+    try:
+        return asyncio.run(run_worker(settings))
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        return 130

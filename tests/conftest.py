@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from harness import Proc, Realm, start_realm, start_worker
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+class Cluster:
+    """Realms and workers started by one test, all stopped at its end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.procs: list[Proc] = []
+
+    def realm(self, env: dict[str, str] | None = None, name: str = "realm") -> Realm:
+        realm = start_realm(self.root / name, env)
+        self.procs.append(realm.proc)
+        return realm
+
+    def restart(self, realm: Realm) -> Realm:
+        again = start_realm(realm.data_dir, realm.env, listen=realm.address, log_name="realm-restarted.log")
+        self.procs.append(again.proc)
+        return again
+
+    def worker(self, realm: Realm | str, name: str = "w1", **kwargs) -> Proc:
+        proc = start_worker(realm, name, self.root / "workers", **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.alive():
+                proc.popen.kill()
+                proc.popen.wait(10)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop()

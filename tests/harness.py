@@ -1,0 +1,112 @@
+"""Real realm and worker processes on 127.0.0.1 with ephemeral ports."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import grpc
+from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
+
+# Test defaults: quick heartbeats so that losses are noticed in well under a second.
+FAST = {
+    "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": "0.2",
+    "MTOR_WORKER_RECONNECT_MAX_S": "0.5",
+    "HF_HUB_OFFLINE": "1",
+}
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class Proc:
+    """A child process whose output goes to a log file we can read back."""
+
+    popen: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill9(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+        return self.popen.wait(timeout)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Proc:
+    full_env = {**os.environ, **FAST, **(env or {})}
+    handle = log.open("w")
+    popen = subprocess.Popen([sys.executable, "-m", "mtor_server.cli", *args], stdout=handle,
+                             stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
+    return Proc(popen, log)
+
+
+@dataclass
+class Realm:
+    proc: Proc
+    address: str
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def describe(self, timeout: float = 2.0) -> realm_pb2.DescribeResponse:
+        with grpc.insecure_channel(self.address) as channel:
+            return realm_pb2_grpc.RealmInfoStub(channel).Describe(realm_pb2.DescribeRequest(), timeout=timeout)
+
+    def workers(self, kind: int = 1) -> int:
+        """Available workers serving `kind` (default chat)."""
+        return next((k.workers for k in self.describe().kinds if k.kind == kind), 0)
+
+    def wait_workers(self, n: int, timeout: float = 15.0) -> None:
+        wait_until(lambda: self.workers() == n, timeout, what=f"{n} workers at the realm")
+
+
+def start_realm(data_dir: Path, env: dict[str, str] | None = None, listen: str = "127.0.0.1:0",
+                log_name: str = "realm.log") -> Realm:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = spawn(["realm", "--listen", listen, "--data-dir", str(data_dir)], data_dir / log_name, env)
+
+    def listening() -> str | None:
+        if not proc.alive():
+            raise AssertionError(f"realm exited:\n{proc.output()}")
+        m = re.search(r"listening on (\S+)", proc.output())
+        return m.group(1) if m else None
+
+    address = wait_until(listening, 20.0, what="the realm to listen")
+    return Realm(proc, str(address), data_dir, dict(env or {}))
+
+
+def start_worker(realm: Realm | str, name: str, work_dir: Path, *, concurrency: int = 4, delay: float = 0.0,
+                 backends: str = "echo", env: dict[str, str] | None = None, wait: bool = True) -> Proc:
+    address = realm.address if isinstance(realm, Realm) else realm
+    work_dir.mkdir(parents=True, exist_ok=True)
+    before = realm.workers() if isinstance(realm, Realm) and wait else 0
+    proc = spawn(["worker", "--realm", address, "--name", name, "--backend", backends,
+                  "--max-concurrency", str(concurrency), "--echo-delay", str(delay),
+                  "--data-dir", str(work_dir / f"worker-{name}")], work_dir / f"worker-{name}.log", env)
+    if wait and isinstance(realm, Realm):
+        wait_until(lambda: realm.workers() > before or not proc.alive(), 20.0, what=f"worker {name} to join")
+        assert proc.alive(), proc.output()
+    return proc

@@ -1,0 +1,122 @@
+"""The realm's face on the wire: standard health and reflection, and a clear
+status for every bad input, after which the realm keeps serving."""
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+
+SERVICES = {"mtor.v1.Intents", "mtor.v1.WorkerLink", "mtor.v1.RealmInfo", "grpc.health.v1.Health",
+            "grpc.reflection.v1alpha.ServerReflection"}
+
+
+def test_health_check_and_watch_answer(cluster):
+    realm = cluster.realm()
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "mtor.v1.Intents", "mtor.v1.WorkerLink"):
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        watch = stub.Watch(health_pb2.HealthCheckRequest(service="mtor.v1.Intents"), timeout=5)
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+        watch.cancel()
+        with pytest.raises(grpc.RpcError) as e:
+            stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_reflection_lists_and_describes_every_service(cluster):
+    realm = cluster.realm()
+    with grpc.insecure_channel(realm.address) as channel:
+        db = ProtoReflectionDescriptorDatabase(channel)
+        assert SERVICES <= set(db.get_services())
+        from google.protobuf.descriptor_pool import DescriptorPool
+        pool = DescriptorPool(db)
+        submit = pool.FindServiceByName("mtor.v1.Intents").FindMethodByName("Submit")
+        assert submit.input_type.full_name == "mtor.v1.SubmitRequest"
+        assert submit.server_streaming
+
+
+def _submit_error(stub, intent: intent_pb2.IntentRequest) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as e:
+        list(stub.Submit(intents_pb2.SubmitRequest(intent=intent), timeout=5))
+    return e.value
+
+
+BAD_INTENTS = [
+    (intent_pb2.IntentRequest(), "no payload"),
+    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="   ")), "chat.prompt is empty"),
+    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(messages=[intent_pb2.ChatMessage(role="robot", content="x")])),
+     "chat.messages[0].role"),
+    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="hi", temperature=9)), "chat.temperature"),
+    (intent_pb2.IntentRequest(transcribe=intent_pb2.TranscribeRequest()), "transcribe.audio is empty"),
+    (intent_pb2.IntentRequest(speak=intent_pb2.SpeakRequest(text="")), "speak.text is empty"),
+    (intent_pb2.IntentRequest(imagine=intent_pb2.ImagineRequest(prompt="cat", width=100000)), "imagine.width"),
+    (intent_pb2.IntentRequest(vision=intent_pb2.VisionRequest(prompt="what?")), "vision.image is empty"),
+    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="hi"), request_id="x" * 500), "request_id"),
+]
+
+
+@pytest.mark.parametrize("intent,names", BAD_INTENTS, ids=[n for _, n in BAD_INTENTS])
+def test_bad_intent_is_invalid_argument_naming_the_field(cluster, intent, names):
+    realm = cluster.realm()
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        error = _submit_error(stub, intent)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert names in error.details()
+        # and the realm keeps serving
+        assert realm.describe().name
+
+
+def test_unknown_kind_from_a_newer_client_is_invalid_argument(cluster):
+    realm = cluster.realm()
+    # field 99 is a payload this realm does not know (e.g. a kind added in a later protocol revision)
+    unknown = intent_pb2.IntentRequest(model="m").SerializeToString() + bytes([0x9A, 0x06, 0x02, 0x08, 0x01])
+    with grpc.insecure_channel(realm.address) as channel:
+        call = channel.unary_stream("/mtor.v1.Intents/Submit", request_serializer=lambda b: b,
+                                    response_deserializer=intent_pb2.IntentEvent.FromString)
+        with pytest.raises(grpc.RpcError) as e:
+            list(call(bytes([0x0A, len(unknown)]) + unknown, timeout=5))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no payload this realm knows" in e.value.details()
+
+
+def test_oversize_payload_is_invalid_argument(cluster):
+    realm = cluster.realm({"MTOR_REALM_MAX_PAYLOAD_BYTES": "100000"})
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        error = _submit_error(stub, intent_pb2.IntentRequest(
+            transcribe=intent_pb2.TranscribeRequest(audio=b"\0" * 200_000)))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "at most 100000" in error.details() and "realm.max_payload_bytes" in error.details()
+
+
+def test_message_over_the_transport_limit_is_refused_and_realm_keeps_serving(cluster):
+    realm = cluster.realm({"MTOR_REALM_MAX_MESSAGE_BYTES": "50000"})
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        error = _submit_error(stub, intent_pb2.IntentRequest(
+            transcribe=intent_pb2.TranscribeRequest(audio=b"\0" * 100_000)))
+        assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert realm.describe().name
+
+
+@pytest.mark.parametrize("method", ["Get", "Cancel", "Watch"])
+def test_unknown_intent_id_is_not_found_and_empty_id_is_invalid(cluster, method):
+    realm = cluster.realm()
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        request = {"Get": intents_pb2.GetRequest, "Cancel": intents_pb2.CancelRequest,
+                   "Watch": intents_pb2.WatchRequest}[method]
+        call = getattr(stub, method)
+        for intent_id, code, text in [("nope", grpc.StatusCode.NOT_FOUND, "'nope'"),
+                                      ("", grpc.StatusCode.INVALID_ARGUMENT, "intent_id is empty")]:
+            with pytest.raises(grpc.RpcError) as e:
+                reply = call(request(intent_id=intent_id), timeout=5)
+                if method == "Watch":
+                    list(reply)
+            assert e.value.code() == code
+            assert text in e.value.details()
