@@ -36,4 +36,5 @@ def from_proto(kind: int) -> str:
 
 def kind_of(request: intent_pb2.IntentRequest) -> str | None:
     """The kind a request asks for (its payload field), or None without a payload."""
-    return request.WhichOneof("payload")
+    which = request.WhichOneof("payload")
+    return None if which is None else str(which)

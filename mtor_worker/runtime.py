@@ -37,7 +37,9 @@ WELCOME_TIMEOUT_S = 10.0
 CLOSE_GRACE_S = 5.0
 """After a drain half-closes the stream, how long the realm gets to end it."""
 DEFAULT_HEARTBEAT_S = 1.0
-"""Used when a Welcome carries no usable heartbeat interval."""
+"""Used when a Welcome carries no heartbeat interval."""
+MIN_HEARTBEAT_S = 0.05
+"""Floor on the realm's interval, so a bad value cannot flood the stream."""
 REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
                       grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT,
                       grpc.StatusCode.UNIMPLEMENTED})
@@ -58,7 +60,13 @@ def insecure_channel(target: str) -> grpc.aio.Channel:
 
 def _update(assignment_id: str, **update: object) -> worker_link_pb2.WorkerMessage:
     return worker_link_pb2.WorkerMessage(
-        update=worker_link_pb2.AssignmentUpdate(assignment_id=assignment_id, **update))  # type: ignore[arg-type]
+        update=worker_link_pb2.AssignmentUpdate(assignment_id=assignment_id, **update))
+
+
+async def _status(call: grpc.aio.StreamStreamCall) -> str:
+    """A finished call's status as "CODE: details" (just "CODE" without details)."""
+    code, details = await call.code(), await call.details()
+    return f"{code.name}: {details}" if details else str(code.name)
 
 
 def _describe(outcome: Outcome) -> str:
@@ -338,8 +346,7 @@ class Worker:
                 self._failure(f"realm at {target} unavailable: {e.code().name}: {e.details()}")
             return None
         if message is grpc.aio.EOF:
-            self._failure(f"realm at {target} closed the stream without a welcome "
-                          f"({(await call.code()).name}: {await call.details()})")
+            self._failure(f"realm at {target} closed the stream without a welcome ({await _status(call)})")
             return None
         if message.WhichOneof("message") != "welcome":
             backoff.penalize()
@@ -360,6 +367,7 @@ class Worker:
         self._last_failure = ""
         self.worker_id, self.realm_name = welcome.worker_id, welcome.realm
         interval = welcome.heartbeat_interval_s if welcome.heartbeat_interval_s > 0 else DEFAULT_HEARTBEAT_S
+        interval = max(interval, MIN_HEARTBEAT_S)
         log.info("connected to realm %r at %s as %r (worker id %s, heartbeat every %g s)",
                  welcome.realm, self.settings.realm, self.settings.name, welcome.worker_id, interval)
         beating = asyncio.create_task(self._heartbeats(link, interval), name="mtor-worker-heartbeat")
@@ -376,7 +384,8 @@ class Worker:
                 reason = await asyncio.wait_for(asyncio.shield(reading), CLOSE_GRACE_S)
             except TimeoutError:
                 reason = f"realm did not end the stream within {CLOSE_GRACE_S:g} s"
-            log.info("drained; disconnected from realm %r (%s)", welcome.realm, reason)
+            log.info("%s; disconnected from realm %r (%s)", "stopped" if self._forced else "drained",
+                     welcome.realm, reason)
         finally:
             for task in (beating, reading, draining):
                 task.cancel()
@@ -390,7 +399,7 @@ class Worker:
             except grpc.aio.AioRpcError as e:
                 return f"{e.code().name}: {e.details()}"
             if message is grpc.aio.EOF:
-                return f"realm ended the stream ({(await call.code()).name}: {await call.details()})"
+                return f"realm ended the stream ({await _status(call)})"
             which = message.WhichOneof("message")
             if which == "assign":
                 self._on_assign(message.assign, link)

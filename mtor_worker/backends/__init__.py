@@ -32,5 +32,7 @@ def create_backend(name: str, settings: WorkerSection) -> Backend:
     if target is None:
         raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(known_backends())}")
     module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(settings)
+    backend = getattr(importlib.import_module(module_name), class_name)(settings)
+    if not isinstance(backend, Backend):
+        raise TypeError(f"{target} is not a Backend")
+    return backend

@@ -50,7 +50,7 @@ def status_name(code: int) -> str:
     """Numeric gRPC code -> its name ("DEADLINE_EXCEEDED"), for logs."""
     for status in grpc.StatusCode:
         if status.value[0] == code:
-            return status.name
+            return str(status.name)
     return str(code)
 
 

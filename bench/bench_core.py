@@ -1,0 +1,172 @@
+"""Realm overhead against a raw gRPC baseline, measured in one run.
+
+Baseline: a grpc.aio unary echo server in its own process on loopback.
+Subject: a no-op chat intent through a realm process and an echo worker
+process (Submit stream until the result). Both are called with grpc.aio from
+this process, first one at a time (latency p50/p99), then 64 at a time
+(throughput). Figures are quoted as ratios to the baseline of the same run,
+since the machines are shared and noisy.
+
+Run: `make bench` (or `python bench/bench_core.py --help`).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import grpc
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, realm_pb2, realm_pb2_grpc
+
+ECHO_SERVER = r"""
+import asyncio, sys, grpc
+async def main():
+    server = grpc.aio.server()
+    async def echo(request, context):
+        return request
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo", {"Echo": grpc.unary_unary_rpc_method_handler(echo)})
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(f"listening on 127.0.0.1:{port}", flush=True)
+    await server.wait_for_termination()
+asyncio.run(main())
+"""
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    handle = log.open("w")
+    proc = subprocess.Popen([sys.executable, *args], stdout=handle, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        m = re.search(r"listening on (\S+)", log.read_text())
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    sys.exit(f"{args} did not start:\n{log.read_text()}")
+
+
+async def latency(call: Callable[[], Awaitable[None]], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def throughput(call: Callable[[], Awaitable[None]], total: int, concurrency: int) -> float:
+    remaining = total
+
+    async def lane() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return total / (time.perf_counter() - t0)
+
+
+def pct(samples: list[float], q: float) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if q < 100 else max(samples)
+
+
+async def measure(name: str, call: Callable[[], Awaitable[None]], args: argparse.Namespace) -> dict[str, float]:
+    for _ in range(args.warmup):
+        await call()
+    lat = await latency(call, args.requests)
+    rps = await throughput(call, args.total, args.concurrency)
+    return {"p50_ms": pct(lat, 50) * 1e3, "p99_ms": pct(lat, 99) * 1e3, "rps": rps}
+
+
+async def run(args: argparse.Namespace, echo_addr: str, realm_addr: str) -> dict[str, dict[str, float]]:
+    results = {}
+    async with grpc.aio.insecure_channel(echo_addr) as channel:
+        echo = channel.unary_unary("/bench.Echo/Echo")
+        payload = b"x" * 16
+
+        async def raw() -> None:
+            await echo(payload)
+
+        results["raw grpc.aio unary echo"] = await measure("raw", raw, args)
+
+    async with grpc.aio.insecure_channel(realm_addr) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        request = intents_pb2.SubmitRequest(intent=intent_pb2.IntentRequest(
+            chat=intent_pb2.ChatRequest(prompt="ping")))
+
+        async def intent() -> None:
+            async for event in stub.Submit(request):
+                if event.HasField("failed"):
+                    raise RuntimeError(event.failed.message)
+
+        results["no-op chat intent (realm + echo worker)"] = await measure("intent", intent, args)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000, help="sequential calls for latency")
+    parser.add_argument("--total", type=int, default=4000, help="calls for throughput")
+    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight for throughput")
+    parser.add_argument("--warmup", type=int, default=200, help="calls before measuring")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        procs = []
+        try:
+            echo, echo_addr = spawn(["-c", ECHO_SERVER], root / "echo.log")
+            procs.append(echo)
+            env = {"MTOR_QUEUE_MAX_DEPTH": str(max(100, args.concurrency * 2))}
+            realm, realm_addr = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0",
+                                       "--data-dir", str(root / "realm")], root / "realm.log", env)
+            procs.append(realm)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
+                 "--backend", "echo", "--max-concurrency", str(args.concurrency), "--data-dir", str(root / "w")],
+                stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT)
+            procs.append(worker)
+            with grpc.insecure_channel(realm_addr) as channel:
+                info = realm_pb2_grpc.RealmInfoStub(channel)
+                for _ in range(200):
+                    if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
+                        break
+                    time.sleep(0.05)
+            results = asyncio.run(run(args, echo_addr, realm_addr))
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+
+    (raw_name, raw), (intent_name, intent) = results.items()
+    print(f"loopback, {os.cpu_count()} CPUs; latency over {args.requests} sequential calls, "
+          f"throughput over {args.total} calls at concurrency {args.concurrency}")
+    print(f"{'':44} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}")
+    for name, r in results.items():
+        print(f"{name:44} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} {r['rps']:9.0f}")
+    p50_ratio = intent["p50_ms"] / raw["p50_ms"]
+    p99_ratio = intent["p99_ms"] / raw["p99_ms"]
+    rps_ratio = intent["rps"] / raw["rps"]
+    print(f"{'ratio intent / raw':44} {p50_ratio:7.2f}x {p99_ratio:7.2f}x {rps_ratio:8.2f}x")
+    print(f"targets: p50 ratio <= 1.5x: {'met' if p50_ratio <= 1.5 else 'NOT met'}; "
+          f"throughput ratio >= 0.75x: {'met' if rps_ratio >= 0.75 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
