@@ -102,6 +102,8 @@ def main(args: argparse.Namespace) -> int:
     log.info("worker %r starting: realm %s, backends %s, max concurrency %d",
              settings.name, settings.realm, ",".join(settings.backends), settings.max_concurrency)
     try:
-        return asyncio.run(run_worker(settings))
+        code = asyncio.run(run_worker(settings))
     except KeyboardInterrupt:  # before the signal handlers were installed
-        return 130
+        code = 130
+    log.info("worker %r stopped (exit code %d)", settings.name, code)
+    return code

@@ -154,6 +154,7 @@ class Worker:
         self._running: dict[str, _Running] = {}
         self._draining = False
         self._forced = False
+        self._cancelled_work = False
         self._stop = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -183,8 +184,10 @@ class Worker:
         self._stop.set()
 
     def stop_now(self) -> None:
-        """Cancel running assignments (each answered CANCELLED) and exit; run() returns 1."""
+        """Cancel running assignments (each answered CANCELLED) and exit;
+        run() then returns 1 if there was work to cancel."""
         self._forced = True
+        self._cancelled_work = self._cancelled_work or bool(self._running)
         self.drain()
         for running in list(self._running.values()):
             self._cancel(running, "worker is shutting down")
@@ -195,15 +198,15 @@ class Worker:
         """Load backends, then serve the realm, reconnecting, until drained.
 
         Returns 0 after a drain, 1 when no backend could load or running work
-        had to be cancelled by a second signal / stop_now().
+        had to be cancelled by a second signal or stop_now().
         """
         loop = asyncio.get_running_loop()
         installed = self._install_signals(loop) if handle_signals else []
         try:
             if not await self._load_backends():
-                return 0 if self._draining and not self._forced else 1
+                return 0 if self._draining else 1
             await self._serve_forever()
-            return 1 if self._forced else 0
+            return 1 if self._cancelled_work else 0
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
@@ -257,6 +260,8 @@ class Worker:
             try:
                 await backend.load()
                 caps = backend.capabilities()
+                for cap in caps:
+                    kinds.to_proto(cap.kind)  # a typo'd kind is a load failure, not a bad hello
             except Exception as e:
                 self.load_errors[backend.name] = f"{type(e).__name__}: {e}"
                 log.error("backend %s failed to load, serving without it: %s", backend.name, e,
@@ -380,10 +385,11 @@ class Worker:
                             f"; cancelling {len(self._running)} running assignment(s)" if self._running else "")
                 return
             # Drained and half-closed: give the realm a moment to end the call.
+            grace = 0.5 if self._forced else CLOSE_GRACE_S
             try:
-                reason = await asyncio.wait_for(asyncio.shield(reading), CLOSE_GRACE_S)
+                reason = await asyncio.wait_for(asyncio.shield(reading), grace)
             except TimeoutError:
-                reason = f"realm did not end the stream within {CLOSE_GRACE_S:g} s"
+                reason = f"realm did not end the stream within {grace:g} s"
             log.info("%s; disconnected from realm %r (%s)", "stopped" if self._forced else "drained",
                      welcome.realm, reason)
         finally:

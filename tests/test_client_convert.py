@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from mtor_client import _convert as conv
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2
 from mtor_client.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -40,8 +40,10 @@ from mtor_client.types import (
     Finished,
     ImageResult,
     IntentInfo,
+    KindCapacity,
     Notice,
     Queued,
+    RealmInfo,
     Retrying,
     Started,
     TextResult,
@@ -269,6 +271,24 @@ def test_notice_round_trip():
         back = conv.notice_from_proto(intents_pb2.Notice.FromString(msg.SerializeToString()))
         assert back == notice
     assert conv.notice_to_proto(Notice(T0, "warning", "x")).level == intents_pb2.NOTICE_LEVEL_WARNING
+
+
+def test_realm_info_round_trip():
+    info = RealmInfo(
+        name="lab",
+        version="0.1.0",
+        protocol=1,
+        uptime_s=12.5,
+        kinds=(
+            KindCapacity("chat", workers=2, free_slots=3, queue_depth=1, models=("llama", "qwen")),
+            KindCapacity("speak"),
+        ),
+        running=4,
+    )
+    msg = conv.realm_info_to_proto(info)
+    assert [k.kind for k in msg.kinds] == [intent_pb2.KIND_CHAT, intent_pb2.KIND_SPEAK]
+    back = conv.realm_info_from_proto(realm_pb2.DescribeResponse.FromString(msg.SerializeToString()))
+    assert back == info
 
 
 # --------------------------------------------------------------- requests --

@@ -28,7 +28,7 @@ from mtor_client import (
     TextResult,
     Unavailable,
 )
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, realm_pb2, realm_pb2_grpc
 
 ID = "in-1"
 Step = intent_pb2.IntentEvent | tuple[grpc.StatusCode, str]
@@ -97,11 +97,19 @@ class ScriptedRealm(intents_pb2_grpc.IntentsServicer):
             yield intents_pb2.Notice(level=intents_pb2.NOTICE_LEVEL_WARNING, text=f"n{i}", realm="r1")
 
 
+class FixedRealmInfo(realm_pb2_grpc.RealmInfoServicer):
+    def Describe(self, request, context):
+        return realm_pb2.DescribeResponse(
+            name="lab", kinds=[realm_pb2.KindCapacity(kind=intent_pb2.KIND_CHAT, workers=1, free_slots=4)]
+        )
+
+
 @pytest.fixture
 def realm() -> Iterator[tuple[ScriptedRealm, str]]:
     servicer = ScriptedRealm()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     intents_pb2_grpc.add_IntentsServicer_to_server(servicer, server)
+    realm_pb2_grpc.add_RealmInfoServicer_to_server(FixedRealmInfo(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     yield servicer, f"127.0.0.1:{port}"
@@ -210,6 +218,9 @@ def test_raw_submit_and_unary_calls(realm):
         assert err.value.intent_id == "nope"
         assert client.cancel(ID) == "cancelled"
         assert [n.text for n in client.notices()] == ["n0", "n1", "n2"]
+        described = client.describe()
+        assert described.name == "lab" and described.kinds[0].kind == "chat"
+        assert described.kinds[0].free_slots == 4 and described.kinds[0].models == ()
         servicer.submits.append([(grpc.StatusCode.RESOURCE_EXHAUSTED, "queue full")])
         with pytest.raises(Exception) as raw_err:
             list(client.submit(_convert.chat_request("hi")))
@@ -225,10 +236,14 @@ def test_wait_follows_an_existing_intent(realm):
     assert [c[1].after_seq for c in servicer.calls] == [0, 2]
 
 
-def test_unreachable_realm_raises_plain_error():
-    with Client("127.0.0.1:1") as client, pytest.raises((Unavailable, DeadlineExceeded)) as info:
-        client.chat("hi", timeout=0.5)
-    assert not isinstance(info.value, grpc.RpcError)
+def test_unreachable_realm_raises_unavailable_at_the_timeout():
+    start = time.monotonic()
+    with Client("127.0.0.1:1") as client, pytest.raises(Unavailable) as info:
+        client.chat("hi", timeout=0.5)  # retried until the timeout, then the real cause
+    assert 0.4 < time.monotonic() - start < 3
+    assert not isinstance(info.value, grpc.RpcError) and info.value.intent_id is None
+    with Client("127.0.0.1:1") as client, pytest.raises(Unavailable):
+        client.describe(timeout=2)
 
 
 def test_async_client_same_behaviour(realm):
@@ -255,6 +270,7 @@ def test_async_client_same_behaviour(realm):
             assert info.value.intent_id == ID
             assert (await client.get(ID)).state == "running"
             assert await client.cancel(ID) == "cancelled"
+            assert (await client.describe()).kinds[0].workers == 1
             assert [n.level async for n in client.notices()] == ["warning"] * 3
             with pytest.raises(Unavailable):  # no script left: the raw watch does not retry
                 [e async for e in client.watch(ID)]

@@ -19,7 +19,13 @@ import grpc
 from mtor_client import _convert as conv
 from mtor_client._channel import aio_channel, resolve
 from mtor_client._follow import Follow, new_request_id
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+from mtor_client._proto.mtor.v1 import (
+    intent_pb2,
+    intents_pb2,
+    intents_pb2_grpc,
+    realm_pb2,
+    realm_pb2_grpc,
+)
 from mtor_client._stream import AsyncChatStream
 from mtor_client.errors import error_from_rpc
 from mtor_client.types import (
@@ -31,6 +37,7 @@ from mtor_client.types import (
     ImageResult,
     IntentInfo,
     Notice,
+    RealmInfo,
     Result,
     TextResult,
     TranscriptResult,
@@ -61,23 +68,33 @@ class AsyncClient:
         self._endpoint = resolve(target, token, options)
         self._timeout = timeout
         self._channel: grpc.aio.Channel | None = None
-        self._stub_instance: intents_pb2_grpc.IntentsStub | None = None
+        self._stubs: tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub] | None = None
 
     @property
     def target(self) -> str:
         """The realm address this client talks to."""
         return self._endpoint.address
 
+    def _open(self) -> tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub]:
+        # Opened lazily: grpc.aio channels belong to the loop they are made in.
+        if self._stubs is None:
+            self._channel = aio_channel(self._endpoint)
+            self._stubs = (
+                intents_pb2_grpc.IntentsStub(self._channel),
+                realm_pb2_grpc.RealmInfoStub(self._channel),
+            )
+        return self._stubs
+
     @property
     def _stub(self) -> intents_pb2_grpc.IntentsStub:
-        # Opened lazily: grpc.aio channels belong to the loop they are made in.
-        if self._stub_instance is None:
-            self._channel = aio_channel(self._endpoint)
-            self._stub_instance = intents_pb2_grpc.IntentsStub(self._channel)
-        return self._stub_instance
+        return self._open()[0]
+
+    @property
+    def _realm_stub(self) -> realm_pb2_grpc.RealmInfoStub:
+        return self._open()[1]
 
     async def close(self) -> None:
-        channel, self._channel, self._stub_instance = self._channel, None, None
+        channel, self._channel, self._stubs = self._channel, None, None
         if channel is not None:
             await channel.close()
 
@@ -383,6 +400,18 @@ class AsyncClient:
         except grpc.RpcError as e:
             raise error_from_rpc(e, intent_id) from None
         return conv.info_from_proto(response.intent)
+
+    async def describe(self, *, timeout: float | None = None) -> RealmInfo:
+        """The realm's name, version and what it can serve right now, per kind."""
+        try:
+            response = await self._realm_stub.Describe(
+                realm_pb2.DescribeRequest(),
+                timeout=self._timeout_for(timeout),
+                metadata=self._endpoint.metadata,
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return conv.realm_info_from_proto(response)
 
 
 async def _outcome(events: AsyncGenerator[Event, None]) -> Result:

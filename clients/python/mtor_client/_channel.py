@@ -17,6 +17,14 @@ TARGET_ENV = "MTOR_REALM"
 TOKEN_ENV = "MTOR_TOKEN"
 USER_AGENT = "mtor-client-python/0.1.0"
 
+# gRPC's own reconnect backoff grows to 2 minutes; capping it like the
+# client's re-attach backoff lets a restarted realm be found within seconds.
+_DEFAULT_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("grpc.primary_user_agent", USER_AGENT),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
 _SECURE_SCHEMES = ("grpcs://", "https://")
 _PLAIN_SCHEMES = ("grpc://", "http://")
 
@@ -52,8 +60,8 @@ def resolve(
     target = target.rstrip("/")
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     opts = list(options or [])
-    if not any(key == "grpc.primary_user_agent" for key, _ in opts):
-        opts.append(("grpc.primary_user_agent", USER_AGENT))
+    given = {key for key, _ in opts}
+    opts.extend(option for option in _DEFAULT_OPTIONS if option[0] not in given)
     return Endpoint(target, secure, metadata, tuple(opts))
 
 

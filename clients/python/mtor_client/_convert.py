@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2
 from mtor_client.errors import Internal, MtorError, error_from_status
 from mtor_client.types import (
     Accepted,
@@ -25,8 +25,10 @@ from mtor_client.types import (
     Finished,
     ImageResult,
     IntentInfo,
+    KindCapacity,
     Notice,
     Queued,
+    RealmInfo,
     Result,
     Retrying,
     Started,
@@ -333,6 +335,46 @@ def notice_to_proto(notice: Notice) -> intents_pb2.Notice:
     )
     _set_time(msg.time, notice.time)
     return msg
+
+
+def realm_info_from_proto(msg: realm_pb2.DescribeResponse) -> RealmInfo:
+    return RealmInfo(
+        name=msg.name,
+        version=msg.version,
+        protocol=msg.protocol,
+        uptime_s=msg.uptime_s,
+        kinds=tuple(
+            KindCapacity(
+                kind=kind_name(k.kind),
+                workers=k.workers,
+                free_slots=k.free_slots,
+                queue_depth=k.queue_depth,
+                models=tuple(k.models),
+            )
+            for k in msg.kinds
+        ),
+        running=msg.running,
+    )
+
+
+def realm_info_to_proto(info: RealmInfo) -> realm_pb2.DescribeResponse:
+    return realm_pb2.DescribeResponse(
+        name=info.name,
+        version=info.version,
+        protocol=info.protocol,
+        uptime_s=info.uptime_s,
+        kinds=[
+            realm_pb2.KindCapacity(
+                kind=_enum_number(_KIND_NUMBERS, k.kind, "kind"),
+                workers=k.workers,
+                free_slots=k.free_slots,
+                queue_depth=k.queue_depth,
+                models=list(k.models),
+            )
+            for k in info.kinds
+        ],
+        running=info.running,
+    )
 
 
 # --------------------------------------------------------------- requests --

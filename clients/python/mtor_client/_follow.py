@@ -93,6 +93,8 @@ class Follow:
             self._failing_since = now
         why = f" (last: {error})" if error is not None else ""
         if self.deadline is not None and now >= self.deadline:
+            if not self.watching and error is not None:
+                raise error  # never reached the realm: say so rather than "timed out"
             raise DeadlineExceeded(
                 f"timed out waiting for the realm{why}", intent_id=self.intent_id
             )

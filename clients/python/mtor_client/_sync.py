@@ -18,7 +18,13 @@ import grpc
 from mtor_client import _convert as conv
 from mtor_client._channel import resolve, sync_channel
 from mtor_client._follow import Follow, new_request_id
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+from mtor_client._proto.mtor.v1 import (
+    intent_pb2,
+    intents_pb2,
+    intents_pb2_grpc,
+    realm_pb2,
+    realm_pb2_grpc,
+)
 from mtor_client.errors import error_from_rpc
 from mtor_client._stream import ChatStream
 from mtor_client.types import (
@@ -30,6 +36,7 @@ from mtor_client.types import (
     ImageResult,
     IntentInfo,
     Notice,
+    RealmInfo,
     Result,
     TextResult,
     TranscriptResult,
@@ -59,6 +66,7 @@ class Client:
         self._timeout = timeout
         self._channel = sync_channel(self._endpoint)
         self._stub = intents_pb2_grpc.IntentsStub(self._channel)
+        self._realm_stub = realm_pb2_grpc.RealmInfoStub(self._channel)
 
     @property
     def target(self) -> str:
@@ -370,6 +378,18 @@ class Client:
         except grpc.RpcError as e:
             raise error_from_rpc(e, intent_id) from None
         return conv.info_from_proto(response.intent)
+
+    def describe(self, *, timeout: float | None = None) -> RealmInfo:
+        """The realm's name, version and what it can serve right now, per kind."""
+        try:
+            response = self._realm_stub.Describe(
+                realm_pb2.DescribeRequest(),
+                timeout=self._timeout_for(timeout),
+                metadata=self._endpoint.metadata,
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return conv.realm_info_from_proto(response)
 
 
 def _outcome(events: Generator[Event, None, None]) -> Result:

@@ -33,6 +33,8 @@ __all__ = [
     "Event",
     "IntentInfo",
     "Notice",
+    "KindCapacity",
+    "RealmInfo",
 ]
 
 
@@ -259,3 +261,29 @@ class Notice:
     level: str
     text: str
     realm: str = ""
+
+
+@dataclass(frozen=True)
+class KindCapacity:
+    """What a realm can serve of one kind right now, summed over its workers.
+
+    models is empty when some worker accepts any model.
+    """
+
+    kind: str
+    workers: int = 0
+    free_slots: int = 0
+    queue_depth: int = 0
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RealmInfo:
+    """Who a realm is and what it can serve (from `describe`)."""
+
+    name: str
+    version: str = ""
+    protocol: int = 0
+    uptime_s: float = 0.0
+    kinds: tuple[KindCapacity, ...] = ()
+    running: int = 0
