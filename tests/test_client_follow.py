@@ -277,3 +277,17 @@ def test_async_client_same_behaviour(realm):
 
     asyncio.run(main())
     assert servicer.calls[0][2]["authorization"] == "Bearer t"
+
+
+def test_backoff_doubles_to_two_seconds_and_resets_on_progress():
+    from mtor_client._follow import Follow
+
+    follow = Follow(timeout=None, intent_id=ID)
+    down = Unavailable("restarting")
+    assert [follow.retry_after(down) for _ in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+    assert follow.take(text(5, "x")) is not None and follow.last_seq == 5
+    assert follow.take(text(5, "x")) is None  # a replayed event is dropped
+    assert follow.retry_after(down) == 0.1
+    with pytest.raises(NotFound) as info:
+        follow.retry_after(NotFound("expired"))
+    assert info.value.intent_id == ID

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf import timestamp_pb2
 
@@ -40,31 +40,31 @@ from mtor_client.types import (
 
 # ------------------------------------------------------------------ enums --
 
-KIND_NAMES: dict[int, str] = {
-    intent_pb2.KIND_CHAT: "chat",
-    intent_pb2.KIND_TRANSCRIBE: "transcribe",
-    intent_pb2.KIND_SPEAK: "speak",
-    intent_pb2.KIND_IMAGINE: "imagine",
-    intent_pb2.KIND_VISION: "vision",
+KIND_NUMBERS: dict[str, intent_pb2.Kind] = {
+    "chat": intent_pb2.KIND_CHAT,
+    "transcribe": intent_pb2.KIND_TRANSCRIBE,
+    "speak": intent_pb2.KIND_SPEAK,
+    "imagine": intent_pb2.KIND_IMAGINE,
+    "vision": intent_pb2.KIND_VISION,
 }
-_KIND_NUMBERS = {name: number for number, name in KIND_NAMES.items()}
+KIND_NAMES: dict[int, str] = {number: name for name, number in KIND_NUMBERS.items()}
 
-STATE_NAMES: dict[int, str] = {
-    intent_pb2.INTENT_STATE_QUEUED: "queued",
-    intent_pb2.INTENT_STATE_RUNNING: "running",
-    intent_pb2.INTENT_STATE_SUCCEEDED: "succeeded",
-    intent_pb2.INTENT_STATE_FAILED: "failed",
-    intent_pb2.INTENT_STATE_CANCELLED: "cancelled",
+STATE_NUMBERS: dict[str, intent_pb2.IntentState] = {
+    "queued": intent_pb2.INTENT_STATE_QUEUED,
+    "running": intent_pb2.INTENT_STATE_RUNNING,
+    "succeeded": intent_pb2.INTENT_STATE_SUCCEEDED,
+    "failed": intent_pb2.INTENT_STATE_FAILED,
+    "cancelled": intent_pb2.INTENT_STATE_CANCELLED,
 }
-_STATE_NUMBERS = {name: number for number, name in STATE_NAMES.items()}
+STATE_NAMES: dict[int, str] = {number: name for name, number in STATE_NUMBERS.items()}
 
-LEVEL_NAMES: dict[int, str] = {
-    intents_pb2.NOTICE_LEVEL_INFO: "info",
-    intents_pb2.NOTICE_LEVEL_WARNING: "warning",
+LEVEL_NUMBERS: dict[str, intents_pb2.NoticeLevel] = {
+    "info": intents_pb2.NOTICE_LEVEL_INFO,
+    "warning": intents_pb2.NOTICE_LEVEL_WARNING,
 }
-_LEVEL_NUMBERS = {name: number for number, name in LEVEL_NAMES.items()}
+LEVEL_NAMES: dict[int, str] = {number: name for name, number in LEVEL_NUMBERS.items()}
 
-AUDIO_FORMATS: dict[str, int] = {
+AUDIO_FORMATS: dict[str, intent_pb2.AudioFormat] = {
     "": intent_pb2.AUDIO_FORMAT_UNSPECIFIED,
     "wav": intent_pb2.AUDIO_FORMAT_WAV,
     "webm": intent_pb2.AUDIO_FORMAT_WEBM,
@@ -73,12 +73,14 @@ AUDIO_FORMATS: dict[str, int] = {
     "flac": intent_pb2.AUDIO_FORMAT_FLAC,
 }
 
-TRANSCRIBE_TASKS: dict[str, int] = {
+TRANSCRIBE_TASKS: dict[str, intent_pb2.TranscribeTask] = {
     "transcribe": intent_pb2.TRANSCRIBE_TASK_TRANSCRIBE,
     "translate": intent_pb2.TRANSCRIBE_TASK_TRANSLATE,
 }
 
 _MAX_REQUEST_ID_BYTES = 128
+
+_E = TypeVar("_E", bound=int)
 
 
 def kind_name(kind: int) -> str:
@@ -91,13 +93,14 @@ def state_name(state: int) -> str:
     return STATE_NAMES.get(state, "")
 
 
-def _enum_number(names: Mapping[str, int], name: str, what: str) -> int:
+def _enum_number(numbers: Mapping[str, _E], name: str, what: str) -> _E:
+    """The enum number for a name; "" is the enum's unset value 0."""
     if name == "":
-        return 0
+        return cast(_E, 0)
     try:
-        return names[name]
+        return numbers[name]
     except KeyError:
-        raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(names)}") from None
+        raise ValueError(f"unknown {what} {name!r}; expected one of {sorted(numbers)}") from None
 
 
 # ------------------------------------------------------------- timestamps --
@@ -160,7 +163,7 @@ def result_from_proto(msg: intent_pb2.IntentResult, intent_id: str = "") -> Resu
 
 def result_to_proto(result: Result) -> intent_pb2.IntentResult:
     msg = intent_pb2.IntentResult(
-        kind=_enum_number(_KIND_NUMBERS, result.kind, "kind"),
+        kind=_enum_number(KIND_NUMBERS, result.kind, "kind"),
         model=result.model,
         worker=result.worker,
         realm=result.realm,
@@ -301,9 +304,9 @@ def info_from_proto(msg: intents_pb2.IntentInfo) -> IntentInfo:
 def info_to_proto(info: IntentInfo) -> intents_pb2.IntentInfo:
     msg = intents_pb2.IntentInfo(
         intent_id=info.intent_id,
-        kind=_enum_number(_KIND_NUMBERS, info.kind, "kind"),
+        kind=_enum_number(KIND_NUMBERS, info.kind, "kind"),
         model=info.model,
-        state=_enum_number(_STATE_NUMBERS, info.state, "state"),
+        state=_enum_number(STATE_NUMBERS, info.state, "state"),
         attempts=info.attempts,
         worker=info.worker,
         queue_position=info.queue_position,
@@ -329,7 +332,7 @@ def notice_from_proto(msg: intents_pb2.Notice) -> Notice:
 
 def notice_to_proto(notice: Notice) -> intents_pb2.Notice:
     msg = intents_pb2.Notice(
-        level=_enum_number(_LEVEL_NUMBERS, notice.level, "notice level"),
+        level=_enum_number(LEVEL_NUMBERS, notice.level, "notice level"),
         text=notice.text,
         realm=notice.realm,
     )
@@ -365,7 +368,7 @@ def realm_info_to_proto(info: RealmInfo) -> realm_pb2.DescribeResponse:
         uptime_s=info.uptime_s,
         kinds=[
             realm_pb2.KindCapacity(
-                kind=_enum_number(_KIND_NUMBERS, k.kind, "kind"),
+                kind=_enum_number(KIND_NUMBERS, k.kind, "kind"),
                 workers=k.workers,
                 free_slots=k.free_slots,
                 queue_depth=k.queue_depth,

@@ -40,12 +40,10 @@ class Follow:
         timeout: float | None,
         intent_id: str | None = None,
         after_seq: int = 0,
-        can_resubmit: bool = True,
     ) -> None:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.intent_id = intent_id or None
         self.last_seq = after_seq
-        self.can_resubmit = can_resubmit
         self.done = False
         self._delay = FIRST_DELAY_S
         self._failing_since: float | None = None
@@ -85,8 +83,6 @@ class Follow:
             if error.intent_id is None:
                 error.intent_id = self.intent_id
             if error.code is not grpc.StatusCode.UNAVAILABLE:
-                raise error
-            if not self.watching and not self.can_resubmit:
                 raise error
         now = time.monotonic()
         if self._failing_since is None:

@@ -25,8 +25,8 @@ from mtor_client._proto.mtor.v1 import (
     realm_pb2,
     realm_pb2_grpc,
 )
-from mtor_client.errors import error_from_rpc
 from mtor_client._stream import ChatStream
+from mtor_client.errors import error_from_rpc
 from mtor_client.types import (
     AudioResult,
     ChatMessage,
