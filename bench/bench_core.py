@@ -3,9 +3,10 @@
 Baseline: a grpc.aio unary echo server in its own process on loopback.
 Subject: a no-op chat intent through a realm process and an echo worker
 process (Submit stream until the result). Both are called with grpc.aio from
-this process, first one at a time (latency p50/p99), then 64 at a time
-(throughput). Figures are quoted as ratios to the baseline of the same run,
-since the machines are shared and noisy.
+this process, first one at a time (latency p50/p99, the two interleaved call
+by call), then 64 at a time (throughput, in alternating rounds). Figures are
+quoted as ratios to the baseline of the same run, since the machines are
+shared and noisy.
 
 Run: `make bench` (or `python bench/bench_core.py --help`).
 """
@@ -43,6 +44,10 @@ asyncio.run(main())
 """
 
 
+RAW = "raw grpc.aio unary echo"
+INTENT = "no-op chat intent (realm + echo worker)"
+
+
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     handle = log.open("w")
     proc = subprocess.Popen([sys.executable, *args], stdout=handle, stderr=subprocess.STDOUT,
@@ -59,12 +64,14 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> tupl
     sys.exit(f"{args} did not start:\n{log.read_text()}")
 
 
-async def latency(call: Callable[[], Awaitable[None]], n: int) -> list[float]:
-    out = []
+async def latency(calls: dict[str, Callable[[], Awaitable[None]]], n: int) -> dict[str, list[float]]:
+    """Sequential calls, the subjects interleaved so that noise hits them alike."""
+    out: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(n):
-        t0 = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - t0)
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            await call()
+            out[name].append(time.perf_counter() - t0)
     return out
 
 
@@ -82,41 +89,39 @@ async def throughput(call: Callable[[], Awaitable[None]], total: int, concurrenc
     return total / (time.perf_counter() - t0)
 
 
-def pct(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if q < 100 else max(samples)
-
-
-async def measure(name: str, call: Callable[[], Awaitable[None]], args: argparse.Namespace) -> dict[str, float]:
-    for _ in range(args.warmup):
-        await call()
-    lat = await latency(call, args.requests)
-    rps = await throughput(call, args.total, args.concurrency)
-    return {"p50_ms": pct(lat, 50) * 1e3, "p99_ms": pct(lat, 99) * 1e3, "rps": rps}
+def pct(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
 async def run(args: argparse.Namespace, echo_addr: str, realm_addr: str) -> dict[str, dict[str, float]]:
-    results = {}
-    async with grpc.aio.insecure_channel(echo_addr) as channel:
-        echo = channel.unary_unary("/bench.Echo/Echo")
+    async with grpc.aio.insecure_channel(echo_addr) as echo_channel, \
+            grpc.aio.insecure_channel(realm_addr) as realm_channel:
+        echo = echo_channel.unary_unary("/bench.Echo/Echo")
         payload = b"x" * 16
+        stub = intents_pb2_grpc.IntentsStub(realm_channel)
+        request = intents_pb2.SubmitRequest(intent=intent_pb2.IntentRequest(
+            chat=intent_pb2.ChatRequest(prompt="ping")))
 
         async def raw() -> None:
             await echo(payload)
-
-        results["raw grpc.aio unary echo"] = await measure("raw", raw, args)
-
-    async with grpc.aio.insecure_channel(realm_addr) as channel:
-        stub = intents_pb2_grpc.IntentsStub(channel)
-        request = intents_pb2.SubmitRequest(intent=intent_pb2.IntentRequest(
-            chat=intent_pb2.ChatRequest(prompt="ping")))
 
         async def intent() -> None:
             async for event in stub.Submit(request):
                 if event.HasField("failed"):
                     raise RuntimeError(event.failed.message)
 
-        results["no-op chat intent (realm + echo worker)"] = await measure("intent", intent, args)
-    return results
+        calls = {RAW: raw, INTENT: intent}
+        for call in calls.values():
+            for _ in range(args.warmup):
+                await call()
+        lat = await latency(calls, args.requests)
+        # throughput in alternating rounds; the median round of each is reported
+        rounds: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(args.rounds):
+            for name, call in calls.items():
+                rounds[name].append(await throughput(call, args.total // args.rounds, args.concurrency))
+    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3,
+                   "rps": statistics.median(rounds[name])} for name in calls}
 
 
 def main() -> None:
@@ -125,6 +130,7 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=4000, help="calls for throughput")
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight for throughput")
     parser.add_argument("--warmup", type=int, default=200, help="calls before measuring")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,9 +160,10 @@ def main() -> None:
                 proc.kill()
                 proc.wait()
 
-    (raw_name, raw), (intent_name, intent) = results.items()
-    print(f"loopback, {os.cpu_count()} CPUs; latency over {args.requests} sequential calls, "
-          f"throughput over {args.total} calls at concurrency {args.concurrency}")
+    raw, intent = results[RAW], results[INTENT]
+    print(f"loopback, {os.cpu_count()} CPUs; latency over {args.requests} sequential calls each (interleaved); "
+          f"throughput: median of {args.rounds} alternating rounds, {args.total // args.rounds} calls each "
+          f"at concurrency {args.concurrency}")
     print(f"{'':44} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9}")
     for name, r in results.items():
         print(f"{name:44} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} {r['rps']:9.0f}")

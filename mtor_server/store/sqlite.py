@@ -1,9 +1,11 @@
 """Durable intent records in SQLite (aiosqlite, WAL).
 
-Writes go through one writer task that commits whatever has piled up in a
-single transaction (group commit), so 64 concurrent intents cost a handful of
-commits, not 64. Each write's future resolves only after its commit: callers
-that must not run ahead of the disk (`accepted`, results) await it.
+Writes go through one writer task. A lone write runs as one autocommitted
+statement (one trip to aiosqlite's thread, which costs far more here than the
+SQL); writes that piled up meanwhile go in one transaction (group commit), so
+64 concurrent intents cost a handful of commits, not 64. Each write's future
+resolves only after its commit: callers that must not run ahead of the disk
+(`accepted`, results) await it.
 WAL with synchronous=NORMAL survives a killed process; only an OS crash may
 lose the last transactions.
 """
@@ -86,11 +88,10 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> "Store":
-        db = await aiosqlite.connect(path)
+        db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.executescript(SCHEMA)
-        await db.commit()
         return cls(db)
 
     async def close(self) -> None:
@@ -119,17 +120,22 @@ class Store:
 
     async def _commit(self, batch: list[tuple[str, Sequence[Any], asyncio.Future[None]]]) -> None:
         try:
-            i = 0
-            while i < len(batch):  # consecutive writes of one statement go in one executemany
-                j = i
-                while j < len(batch) and batch[j][0] == batch[i][0]:
-                    j += 1
-                await self._db.executemany(batch[i][0], [params for _, params, _ in batch[i:j]])
-                i = j
-            await self._db.commit()
+            if len(batch) == 1:
+                await self._db.execute(batch[0][0], batch[0][1])
+            else:
+                await self._db.execute("BEGIN")
+                i = 0
+                while i < len(batch):  # consecutive writes of one statement go in one executemany
+                    j = i
+                    while j < len(batch) and batch[j][0] == batch[i][0]:
+                        j += 1
+                    await self._db.executemany(batch[i][0], [params for _, params, _ in batch[i:j]])
+                    i = j
+                await self._db.execute("COMMIT")
         except Exception as e:  # a broken disk must not leave callers waiting forever
             log.exception("store write failed")
-            await self._db.rollback()
+            if self._db.in_transaction:
+                await self._db.execute("ROLLBACK")
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(e)
@@ -178,5 +184,4 @@ class Store:
             row = await cur.fetchone()
         n = int(row[0]) + 1 if row else 0
         await self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", (str(n),))
-        await self._db.commit()
         return n
