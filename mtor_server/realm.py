@@ -23,7 +23,7 @@ from .config import Config
 from .errors import RealmError, not_found
 from .health import Transition
 from .health.score import ERROR, FAILURE, SUCCESS
-from .kinds import KINDS, kind_enum, kind_name
+from mtor_client.kinds import KINDS, name_of, to_proto
 from .notices import NoticeHub
 from .queue import FairQueue, QueueFull
 from .records import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, LiveIntent, info_from_live,
@@ -181,7 +181,7 @@ class Realm:
                 continue
             any_model = any(not w.capabilities[kind] for w in serving)
             models = set() if any_model else {m for w in serving for m in w.capabilities[kind]}
-            response.kinds.add(kind=kind_enum(kind), workers=len(serving), queue_depth=depth,
+            response.kinds.add(kind=to_proto(kind), workers=len(serving), queue_depth=depth,
                                free_slots=sum(w.free_slots for w in serving), models=sorted(models))
         response.running = sum(len(w.running) for w in self._workers.values())
         return response
@@ -340,7 +340,7 @@ class Realm:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.max_concurrency must be at least 1")
         capabilities: dict[str, frozenset[str]] = {}
         for cap in hello.capabilities:
-            kind = kind_name(cap.kind)
+            kind = name_of(cap.kind)
             if kind is None:
                 raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"hello names an unknown kind ({cap.kind})")
             capabilities[kind] = capabilities.get(kind, frozenset()) | frozenset(cap.models)
@@ -409,7 +409,7 @@ class Realm:
         now = time.time()
         started = intent.started_at or now
         processing = now - started
-        result.kind = kind_enum(intent.kind)
+        result.kind = to_proto(intent.kind)
         result.worker, result.realm = worker.name, self.name
         result.model = result.model or intent.model
         result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
 
-from .kinds import kind_enum
+from mtor_client.kinds import to_proto
 from .store import IntentRow
 
 QUEUED = intent_pb2.INTENT_STATE_QUEUED
@@ -61,7 +61,7 @@ def _stamp(ts, seconds: float | None) -> None:
 
 
 def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
-    info = intents_pb2.IntentInfo(intent_id=intent.id, kind=kind_enum(intent.kind), model=intent.model,
+    info = intents_pb2.IntentInfo(intent_id=intent.id, kind=to_proto(intent.kind), model=intent.model,
                                   state=intent.state, attempts=intent.attempts, worker=intent.worker,
                                   queue_position=intent.position if intent.state == QUEUED else 0)
     _stamp(info.created_at, intent.created_at)
@@ -75,7 +75,7 @@ def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
 
 
 def info_from_row(row: IntentRow) -> intents_pb2.IntentInfo:
-    info = intents_pb2.IntentInfo(intent_id=row.id, kind=kind_enum(row.kind), model=row.model, state=row.state,
+    info = intents_pb2.IntentInfo(intent_id=row.id, kind=to_proto(row.kind), model=row.model, state=row.state,
                                   attempts=row.attempts, worker=row.worker)
     _stamp(info.created_at, row.created_at)
     _stamp(info.started_at, row.started_at)

@@ -34,7 +34,8 @@ import re
 import grpc
 
 from mtor_client._proto.mtor.v1 import intent_pb2
-from mtor_worker import kinds, media
+from mtor_client import kinds
+from mtor_worker import media
 from mtor_worker.backends.base import Backend, BackendError, Capability, Job
 
 SPEAK_SAMPLE_RATE = 16000

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from google.protobuf import timestamp_pb2
 
+from mtor_client import kinds
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2
 from mtor_client.errors import Internal, MtorError, error_from_status
 from mtor_client.types import (
@@ -40,14 +41,7 @@ from mtor_client.types import (
 
 # ------------------------------------------------------------------ enums --
 
-KIND_NUMBERS: dict[str, intent_pb2.Kind] = {
-    "chat": intent_pb2.KIND_CHAT,
-    "transcribe": intent_pb2.KIND_TRANSCRIBE,
-    "speak": intent_pb2.KIND_SPEAK,
-    "imagine": intent_pb2.KIND_IMAGINE,
-    "vision": intent_pb2.KIND_VISION,
-}
-KIND_NAMES: dict[int, str] = {number: name for name, number in KIND_NUMBERS.items()}
+KIND_NUMBERS = kinds.NUMBERS
 
 STATE_NUMBERS: dict[str, intent_pb2.IntentState] = {
     "queued": intent_pb2.INTENT_STATE_QUEUED,
@@ -85,7 +79,7 @@ _E = TypeVar("_E", bound=int)
 
 def kind_name(kind: int) -> str:
     """"chat", "transcribe", ...; "" for unset or unknown kinds."""
-    return KIND_NAMES.get(kind, "")
+    return kinds.name_of(kind) or ""
 
 
 def state_name(state: int) -> str:
