@@ -63,6 +63,18 @@ def cmd_up(args: argparse.Namespace) -> int:
     return asyncio.run(run_up(_realm_config(args), _data_dir(args.data_dir), args.backend))
 
 
+def _show_progress(event: object) -> None:
+    """Waiting and retries on stderr, so that the answer alone goes to stdout."""
+    from mtor_client import Accepted, Queued, Retrying
+
+    if isinstance(event, Accepted) and event.queue_position:
+        print(f"[queued at position {event.queue_position}]", file=sys.stderr, flush=True)
+    elif isinstance(event, Queued):
+        print(f"[queued at position {event.queue_position} of {event.queue_depth}]", file=sys.stderr, flush=True)
+    elif isinstance(event, Retrying):
+        print(f"[retrying, attempt {event.attempt}: {event.reason}]", file=sys.stderr, flush=True)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from mtor_client import Client, MtorError
 
@@ -70,7 +82,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     try:
         with Client(args.realm, token=args.token) as client:
             stream = client.chat_stream(prompt, model=args.model, max_tokens=args.max_tokens,
-                                        temperature=args.temperature, timeout=args.timeout)
+                                        temperature=args.temperature, timeout=args.timeout,
+                                        on_event=_show_progress)
             for chunk in stream:
                 print(chunk, end="", flush=True)
             print()

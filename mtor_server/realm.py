@@ -480,8 +480,8 @@ class Realm:
                 if now - worker.last_heartbeat > limit:
                     self.worker_lost(worker, f"missed {self.cfg.health.missed_heartbeats} heartbeats")
             self._expire_queued()
-            if now >= next_purge:
-                next_purge = now + 60.0
+            if now >= next_purge:  # often enough that nothing outlives its retention by more than half
+                next_purge = now + min(60.0, self.cfg.store.result_ttl_s / 2)
                 _log_failure(self.store.purge_finished(self.cfg.store.result_ttl_s))
 
     def _expire_queued(self) -> None:

@@ -81,3 +81,18 @@ def test_up_runs_a_realm_with_a_local_worker_and_stops_cleanly(tmp_path):
     finally:
         if proc.alive():
             proc.popen.kill()
+
+
+def test_chat_shows_its_queue_position_while_it_waits(cluster):
+    realm = cluster.realm()
+    cluster.worker(realm, "w1", concurrency=1)
+    from mtor_client import Client
+    from mtor_client._proto.mtor.v1 import intent_pb2
+
+    with Client(realm.address) as client:
+        busy = client.submit(intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="!sleep 1.5")))
+        next(busy)
+        result = mtor("chat", "my turn", "--realm", realm.address)
+        list(busy)
+    assert result.returncode == 0 and result.stdout.strip() == "echo: my turn"
+    assert "[queued at position 1]" in result.stderr

@@ -261,3 +261,20 @@ def test_many_intents_run_at_once_across_workers(cluster):
     for t in threads:
         t.join()
     assert len(results) == 8 and {r.worker for r in results} == {"w1", "w2"}
+
+
+def test_finished_intents_are_kept_for_the_configured_time(cluster):
+    realm = cluster.realm({"MTOR_STORE_RESULT_TTL_S": "1"})
+    cluster.worker(realm)
+    with Client(realm.address) as client:
+        result = client.chat("short-lived")
+        assert client.get(result.intent_id).state == "succeeded"
+
+        def gone() -> bool:
+            try:
+                client.get(result.intent_id)
+            except NotFound:
+                return True
+            return False
+
+        wait_until(gone, 10, interval=0.1, what="the expired result to be purged")
