@@ -93,7 +93,8 @@ def pct(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
-async def run(args: argparse.Namespace, echo_addr: str, realm_addr: str) -> dict[str, dict[str, float]]:
+async def run(args: argparse.Namespace, echo_addr: str,
+              realm_addr: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     async with grpc.aio.insecure_channel(echo_addr) as echo_channel, \
             grpc.aio.insecure_channel(realm_addr) as realm_channel:
         echo = echo_channel.unary_unary("/bench.Echo/Echo")
@@ -105,23 +106,33 @@ async def run(args: argparse.Namespace, echo_addr: str, realm_addr: str) -> dict
         async def raw() -> None:
             await echo(payload)
 
+        timeline: dict[str, list[float]] = {}
+
         async def intent() -> None:
+            t0 = time.perf_counter()
+            seen = {}
             async for event in stub.Submit(request):
                 if event.HasField("failed"):
                     raise RuntimeError(event.failed.message)
+                seen.setdefault(event.WhichOneof("event"), time.perf_counter() - t0)
+            for name, at in seen.items():
+                timeline.setdefault(name, []).append(at)
 
         calls = {RAW: raw, INTENT: intent}
         for call in calls.values():
             for _ in range(args.warmup):
                 await call()
+        timeline.clear()
         lat = await latency(calls, args.requests)
+        stages = {name: statistics.median(times) * 1e3 for name, times in timeline.items()}
         # throughput in alternating rounds; the median round of each is reported
         rounds: dict[str, list[float]] = {name: [] for name in calls}
         for _ in range(args.rounds):
             for name, call in calls.items():
                 rounds[name].append(await throughput(call, args.total // args.rounds, args.concurrency))
-    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3,
-                   "rps": statistics.median(rounds[name])} for name in calls}
+    results = {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3,
+                      "rps": statistics.median(rounds[name])} for name in calls}
+    return results, stages
 
 
 def main() -> None:
@@ -154,7 +165,7 @@ def main() -> None:
                     if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
                         break
                     time.sleep(0.05)
-            results = asyncio.run(run(args, echo_addr, realm_addr))
+            results, stages = asyncio.run(run(args, echo_addr, realm_addr))
         finally:
             for proc in procs:
                 proc.kill()
@@ -171,6 +182,8 @@ def main() -> None:
     p99_ratio = intent["p99_ms"] / raw["p99_ms"]
     rps_ratio = intent["rps"] / raw["rps"]
     print(f"{'ratio intent / raw':44} {p50_ratio:7.2f}x {p99_ratio:7.2f}x {rps_ratio:8.2f}x")
+    print("intent timeline, median ms after Submit: " + ", ".join(
+        f"{name} {ms:.3f}" for name, ms in sorted(stages.items(), key=lambda item: item[1])))
     print(f"targets: p50 ratio <= 1.5x: {'met' if p50_ratio <= 1.5 else 'NOT met'}; "
           f"throughput ratio >= 0.75x: {'met' if rps_ratio >= 0.75 else 'NOT met'}")
 
