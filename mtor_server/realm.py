@@ -365,7 +365,10 @@ class Realm:
         if self._workers.pop(worker.id, None) is None:
             return
         worker.send(None)
-        log.warning("worker %s out: %s", worker.name, reason)
+        if worker.draining and not worker.running:
+            log.info("worker %s left after draining", worker.name)
+        else:
+            log.warning("worker %s out: %s", worker.name, reason)
         for assignment, intent_id in worker.running.items():
             intent = self._live.get(intent_id)
             if intent is not None and intent.assignment == assignment and intent.state == RUNNING:

@@ -278,3 +278,22 @@ def test_finished_intents_are_kept_for_the_configured_time(cluster):
             return False
 
         wait_until(gone, 10, interval=0.1, what="the expired result to be purged")
+
+
+def test_waiting_intents_see_their_queue_position_change(cluster):
+    realm = cluster.realm()
+    cluster.worker(realm, concurrency=1)
+    with Client(realm.address) as client:
+        busy = client.submit(chat_request("!sleep 30"))
+        busy_id = next(busy).intent_id
+        streams = [client.submit(chat_request(f"waiting {i}")) for i in range(3)]
+        accepted = [next(s) for s in streams]
+        assert [a.queue_position for a in accepted] == [1, 2, 3]
+        client.cancel(accepted[0].intent_id)
+        moved = [next(s) for s in streams[1:]]
+        assert [(m.queue_position, m.queue_depth) for m in moved] == [(1, 2), (2, 2)]
+        assert all(isinstance(m, Queued) for m in moved)
+        client.cancel(busy_id)  # the next in line starts
+        assert isinstance(next(streams[1]), Started)
+        assert (lambda e: (e.queue_position, e.queue_depth))(next(streams[2])) == (1, 1)
+        client.cancel(accepted[2].intent_id)
