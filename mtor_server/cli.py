@@ -6,24 +6,24 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
 
 DEFAULT_REALM = "127.0.0.1:7070"
 
 
-def _data_dir(value: str | None) -> Path:
-    return Path(value or os.environ.get("MTOR_DATA_DIR") or Path.home() / ".mtor").expanduser()
-
-
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .config import LOG_FORMAT
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT)
 
 
-def _realm_config(args: argparse.Namespace):
-    from .config import load
+def _realm_config(args: argparse.Namespace) -> Config:
+    from .config import data_dir, load
 
-    cfg = load(_data_dir(args.data_dir))
+    cfg = load(data_dir(args.data_dir))
     if args.listen:
         cfg.realm.listen = args.listen
     return cfg
@@ -44,9 +44,10 @@ def _add_client_arguments(p: argparse.ArgumentParser) -> None:
 def cmd_realm(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .config import data_dir
     from .server import run_realm
 
-    return asyncio.run(run_realm(_realm_config(args), _data_dir(args.data_dir)))
+    return asyncio.run(run_realm(_realm_config(args), data_dir(args.data_dir)))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -58,9 +59,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .config import data_dir
     from .up import run_up
 
-    return asyncio.run(run_up(_realm_config(args), _data_dir(args.data_dir), args.backend))
+    return asyncio.run(run_up(_realm_config(args), data_dir(args.data_dir), args.backend))
 
 
 def _show_progress(event: object) -> None:

@@ -15,6 +15,12 @@ from pathlib import Path
 from typing import Any, Mapping
 
 CONFIG_FILE = "mtor.toml"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def data_dir(given: str | None = None) -> Path:
+    """The data dir: as given (--data-dir), else $MTOR_DATA_DIR, else ~/.mtor."""
+    return Path(given or os.environ.get("MTOR_DATA_DIR") or "~/.mtor").expanduser()
 
 
 def _opt(default: Any, help: str) -> Any:

@@ -242,13 +242,13 @@ class Realm:
         intent.assignment = f"{intent.id}/{intent.attempts}"
         worker.running[intent.assignment] = intent.id
         self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name, attempt=intent.attempts))
-        timeout = self.cfg.timeout_for(intent.kind)
-        if intent.deadline is not None:
-            timeout = max(0.0, min(timeout, intent.deadline - time.time()))
+        limit = self.cfg.timeout_for(intent.kind)
+        # the worker stops at whichever comes first; the caller's deadline has its own timer here
+        timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
         worker.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
             assignment_id=intent.assignment, intent_id=intent.id, intent=intent.request, timeout_s=timeout)))
         intent.attempt_timer = asyncio.get_running_loop().call_later(
-            self.cfg.timeout_for(intent.kind), self._attempt_timed_out, intent, intent.assignment)
+            limit, self._attempt_timed_out, intent, intent.assignment)
         _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
                                              started_at=intent.started_at))
 
@@ -442,9 +442,6 @@ class Realm:
             log.info("Worker %s readmitted", worker.name)
             self.notices.publish(f"Worker {worker.name} readmitted")
             self._dispatch()
-
-    def worker_snapshot(self) -> list[ConnectedWorker]:
-        return list(self._workers.values())
 
     # ------------------------------------------------------- housekeeping --
 

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mtor_server.config import WorkerSection
 
-DEFAULT_DATA_DIR = "~/.mtor"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,22 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--echo-delay", metavar="SECONDS", type=float, default=s,
                         help="echo backend: pause before each streamed chunk (config worker.echo_delay_s)")
     parser.add_argument("--data-dir", metavar="DIR", default=s,
-                        help=f"directory holding mtor.toml (default: $MTOR_DATA_DIR or {DEFAULT_DATA_DIR})")
+                        help="directory holding mtor.toml (default: $MTOR_DATA_DIR or ~/.mtor)")
     parser.add_argument("--log-level", default=s, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         type=str.upper, help="logging level (default INFO)")
 
 
-def data_dir(args: argparse.Namespace) -> Path:
-    """--data-dir, else $MTOR_DATA_DIR, else ~/.mtor."""
-    chosen = getattr(args, "data_dir", None) or os.environ.get("MTOR_DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(chosen).expanduser()
-
-
 def settings_from(args: argparse.Namespace) -> WorkerSection:
     """The config file's [worker] section with the given flags applied on top."""
-    from mtor_server.config import load
+    from mtor_server.config import data_dir, load
 
-    worker = load(data_dir(args)).worker
+    worker = load(data_dir(getattr(args, "data_dir", None))).worker
     if getattr(args, "realm", None):
         worker.realm = args.realm
     if getattr(args, "name", None):
@@ -67,6 +57,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSection:
 
 def setup_logging(level: str) -> None:
     """Log to stderr; leaves an already configured root logger alone."""
+    from mtor_server.config import LOG_FORMAT
+
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("mtor").setLevel(level)
 

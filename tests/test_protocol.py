@@ -6,7 +6,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, worker_link_pb2, worker_link_pb2_grpc
 
 SERVICES = {"mtor.v1.Intents", "mtor.v1.WorkerLink", "mtor.v1.RealmInfo", "grpc.health.v1.Health",
             "grpc.reflection.v1alpha.ServerReflection"}
@@ -120,3 +120,36 @@ def test_unknown_intent_id_is_not_found_and_empty_id_is_invalid(cluster, method)
                     list(reply)
             assert e.value.code() == code
             assert text in e.value.details()
+
+
+def _connect_error(address: str, first: worker_link_pb2.WorkerMessage) -> grpc.RpcError:
+    with grpc.insecure_channel(address) as channel:
+        stream = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(iter([first]), timeout=5)
+        with pytest.raises(grpc.RpcError) as e:
+            list(stream)
+    return e.value
+
+
+def test_a_worker_that_does_not_fit_is_refused_with_the_reason(cluster):
+    realm = cluster.realm()
+    chat = [worker_link_pb2.Capability(kind=intent_pb2.KIND_CHAT)]
+    cases = [
+        (worker_link_pb2.WorkerMessage(heartbeat=worker_link_pb2.Heartbeat()),
+         grpc.StatusCode.INVALID_ARGUMENT, "the first message must be hello"),
+        (worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="w", capabilities=chat, max_concurrency=1, protocol=99)),
+         grpc.StatusCode.FAILED_PRECONDITION, "protocol 99"),
+        (worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="w", max_concurrency=1, protocol=1)),
+         grpc.StatusCode.INVALID_ARGUMENT, "serves nothing"),
+        (worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="w", capabilities=chat, max_concurrency=0, protocol=1)),
+         grpc.StatusCode.INVALID_ARGUMENT, "max_concurrency"),
+        (worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="", capabilities=chat, max_concurrency=1, protocol=1)),
+         grpc.StatusCode.INVALID_ARGUMENT, "hello.name is empty"),
+    ]
+    for first, code, text in cases:
+        error = _connect_error(realm.address, first)
+        assert error.code() == code and text in error.details(), (error.code(), error.details())
+    assert realm.workers() == 0 and realm.describe().name

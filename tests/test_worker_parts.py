@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
+from mtor_server import config
 from mtor_server.config import WorkerSection
 from mtor_worker import cli, device
 from mtor_worker.backends import Backend, BackendError, BlockingBackend, Capability, Job
@@ -176,7 +177,8 @@ def test_cli_flags_override_config(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert settings.backends == ["echo", "a", "b"]
     assert (settings.max_concurrency, settings.echo_delay_s) == (2, 0.5)
     monkeypatch.setenv("MTOR_DATA_DIR", str(tmp_path / "via-env"))
-    assert cli.data_dir(_args()) == tmp_path / "via-env"
+    assert config.data_dir(None) == tmp_path / "via-env"
+    assert config.data_dir("~/x") == Path.home() / "x"
 
 
 def test_cli_absent_flags_stay_absent() -> None:
