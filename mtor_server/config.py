@@ -32,22 +32,26 @@ def _opt(default: Any, help: str) -> Any:
 @dataclass
 class RealmSection:
     name: str = _opt(socket.gethostname(), "Name of this realm, shown to callers and peers.")
-    listen: str = _opt("127.0.0.1:7070", "HOST:PORT the realm's gRPC server listens on (port 0 picks a free one).")
+    listen: str = _opt("127.0.0.1:7070",
+                       "HOST:PORT the realm's gRPC server listens on (port 0 picks a free one).")
     max_message_bytes: int = _opt(64 * 1024 * 1024, "Largest gRPC message accepted, in bytes (transport limit).")
-    max_payload_bytes: int = _opt(32 * 1024 * 1024, "Largest intent payload accepted, in bytes; larger ones get INVALID_ARGUMENT.")
+    max_payload_bytes: int = _opt(32 * 1024 * 1024,
+                                  "Largest intent payload accepted, in bytes; larger ones get INVALID_ARGUMENT.")
 
 
 @dataclass
 class QueueSection:
     max_depth: int = _opt(100, "Most intents waiting per kind; beyond it Submit answers RESOURCE_EXHAUSTED.")
-    max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with DEADLINE_EXCEEDED, in seconds.")
+    max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with "
+                             "DEADLINE_EXCEEDED, in seconds.")
 
 
 @dataclass
 class HealthSection:
     heartbeat_interval_s: float = _opt(1.0, "How often workers send heartbeats, in seconds.")
     missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out.")
-    readmit_after_s: float = _opt(10.0, "A blacklisted worker is readmitted (at health 50) by its first healthy heartbeat after this many seconds.")
+    readmit_after_s: float = _opt(10.0, "A blacklisted worker is readmitted (at health 50) by its first "
+                                  "healthy heartbeat after this many seconds.")
 
 
 @dataclass

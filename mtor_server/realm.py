@@ -16,6 +16,7 @@ from typing import AsyncIterator
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
+from mtor_client.kinds import KINDS, name_of, to_proto
 
 from . import __version__
 from .accounting import intent_cost
@@ -23,11 +24,22 @@ from .config import Config
 from .errors import RealmError, not_found
 from .health import Transition
 from .health.score import ERROR, FAILURE, SUCCESS
-from mtor_client.kinds import KINDS, name_of, to_proto
 from .notices import NoticeHub
 from .queue import FairQueue, QueueFull
-from .records import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, LiveIntent, info_from_live,
-                      info_from_row, is_terminal, terminal_event, terminal_event_from_row)
+from .records import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    TERMINAL,
+    LiveIntent,
+    info_from_live,
+    info_from_row,
+    is_terminal,
+    terminal_event,
+    terminal_event_from_row,
+)
 from .scheduler import ConnectedWorker, pick_worker
 from .store import IntentRow, Store
 from .validate import validate_intent

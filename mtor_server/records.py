@@ -5,8 +5,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
-
 from mtor_client.kinds import to_proto
+
 from .store import IntentRow
 
 QUEUED = intent_pb2.INTENT_STATE_QUEUED

@@ -5,11 +5,18 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from mtor_client._proto.mtor.v1 import intents_pb2, intents_pb2_grpc, realm_pb2, realm_pb2_grpc
-from mtor_client._proto.mtor.v1 import worker_link_pb2, worker_link_pb2_grpc
+from mtor_client._proto.mtor.v1 import (
+    intents_pb2,
+    intents_pb2_grpc,
+    realm_pb2,
+    realm_pb2_grpc,
+    worker_link_pb2,
+    worker_link_pb2_grpc,
+)
 
 from .config import Config
 from .realm import Realm

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from mtor_client._proto.mtor.v1 import intent_pb2
+from mtor_client.kinds import KINDS, kind_of
 
 from .errors import invalid
-from mtor_client.kinds import KINDS, kind_of
 
 MAX_REQUEST_ID = 128
 MAX_MODEL = 256

@@ -9,9 +9,9 @@ import logging
 from typing import Sequence, Union
 
 import grpc
-
 from mtor_client import kinds
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2
+
 from mtor_worker.backends.base import Backend, BackendError, Job
 
 log = logging.getLogger("mtor.worker")

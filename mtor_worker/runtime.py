@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import grpc
-
-from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
-from mtor_server.config import WorkerSection
 from mtor_client import kinds
+from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
+
+from mtor_server.config import WorkerSection
 from mtor_worker import PROTOCOL, VERSION
 from mtor_worker.backends import Backend, Job, create_backend
 from mtor_worker.backends.base import status_name

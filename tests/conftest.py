@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from harness import Proc, Realm, start_realm, start_worker
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -22,7 +22,8 @@ FAST = {
 }
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> object:
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
+               what: str = "") -> object:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from mtor_client import _convert as conv
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2
 from mtor_client.errors import (

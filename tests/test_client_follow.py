@@ -15,7 +15,6 @@ from typing import Any
 
 import grpc
 import pytest
-
 from mtor_client import (
     Accepted,
     AsyncClient,

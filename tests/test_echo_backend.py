@@ -10,8 +10,8 @@ import zlib
 
 import grpc
 import pytest
-
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
+
 from mtor_server.config import WorkerSection
 from mtor_worker import media
 from mtor_worker.backends import BackendError, Job, create_backend, known_backends

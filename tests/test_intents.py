@@ -9,11 +9,23 @@ import time
 import wave
 
 import pytest
-from mtor_client import (Accepted, AsyncClient, Cancelled, Client, DeadlineExceeded, Delta, Failed, Finished,
-                         Internal, NotFound, Queued, ResourceExhausted, Started)
-from mtor_client._proto.mtor.v1 import intent_pb2
-
 from harness import wait_until
+from mtor_client import (
+    Accepted,
+    AsyncClient,
+    Cancelled,
+    Client,
+    DeadlineExceeded,
+    Delta,
+    Failed,
+    Finished,
+    Internal,
+    NotFound,
+    Queued,
+    ResourceExhausted,
+    Started,
+)
+from mtor_client._proto.mtor.v1 import intent_pb2
 
 
 def chat_request(prompt: str) -> intent_pb2.IntentRequest:

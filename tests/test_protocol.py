@@ -48,7 +48,8 @@ def _submit_error(stub, intent: intent_pb2.IntentRequest) -> grpc.RpcError:
 BAD_INTENTS = [
     (intent_pb2.IntentRequest(), "no payload"),
     (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="   ")), "chat.prompt is empty"),
-    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(messages=[intent_pb2.ChatMessage(role="robot", content="x")])),
+    (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(
+        messages=[intent_pb2.ChatMessage(role="robot", content="x")])),
      "chat.messages[0].role"),
     (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="hi", temperature=9)), "chat.temperature"),
     (intent_pb2.IntentRequest(transcribe=intent_pb2.TranscribeRequest()), "transcribe.audio is empty"),

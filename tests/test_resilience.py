@@ -5,10 +5,9 @@ import asyncio
 import signal
 import threading
 
+from harness import wait_until
 from mtor_client import AsyncClient, Client, Finished, Internal, Retrying, Started
 from mtor_client._proto.mtor.v1 import intent_pb2
-
-from harness import wait_until
 
 
 def chat_request(prompt: str, request_id: str = "") -> intent_pb2.IntentRequest:
@@ -102,13 +101,12 @@ def test_client_reattaches_across_a_realm_restart(cluster):
         with Client(realm.address) as client:
             outcome["result"] = client.chat("!sleep 2 keep going", timeout=60)
 
-    with Client(realm.address) as client:
-        thread = threading.Thread(target=ask)
-        thread.start()
-        wait_until(lambda: realm.describe().running == 1, 10, what="the intent to start")
-        realm.proc.kill9()
-        restarted = cluster.restart(realm)
-        thread.join(60)
+    thread = threading.Thread(target=ask)
+    thread.start()
+    wait_until(lambda: realm.describe().running == 1, 10, what="the intent to start")
+    realm.proc.kill9()
+    restarted = cluster.restart(realm)
+    thread.join(60)
     assert outcome["result"].text == "echo: !sleep 2 keep going"
     assert restarted.proc.alive()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
+
 from mtor_server import config
 from mtor_server.config import WorkerSection
 from mtor_worker import cli, device

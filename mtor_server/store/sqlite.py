@@ -148,7 +148,8 @@ class Store:
                state: int, created_at: float, deadline: float | None) -> asyncio.Future[None]:
         return self._write(_INSERT, (id, user, request_id, kind, model, request, state, created_at, deadline))
 
-    def mark_started(self, id: str, *, state: int, attempts: int, worker: str, started_at: float) -> asyncio.Future[None]:
+    def mark_started(self, id: str, *, state: int, attempts: int, worker: str,
+                     started_at: float) -> asyncio.Future[None]:
         return self._write(_STARTED, (state, attempts, worker, started_at, id))
 
     def mark_finished(self, id: str, *, state: int, attempts: int, worker: str, finished_at: float, final_seq: int,

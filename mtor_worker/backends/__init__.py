@@ -9,8 +9,7 @@ from __future__ import annotations
 import importlib
 
 from mtor_server.config import WorkerSection
-from mtor_worker.backends.base import (Backend, BackendError, BlockingBackend,
-                                       Capability, Job)
+from mtor_worker.backends.base import Backend, BackendError, BlockingBackend, Capability, Job
 
 __all__ = ["Backend", "BackendError", "BlockingBackend", "Capability", "Job",
            "create_backend", "known_backends"]

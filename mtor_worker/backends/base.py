@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import grpc
-
 from mtor_client._proto.mtor.v1 import intent_pb2
+
 from mtor_server.config import WorkerSection
 
 

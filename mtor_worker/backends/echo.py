@@ -32,9 +32,9 @@ import random
 import re
 
 import grpc
-
-from mtor_client._proto.mtor.v1 import intent_pb2
 from mtor_client import kinds
+from mtor_client._proto.mtor.v1 import intent_pb2
+
 from mtor_worker import media
 from mtor_worker.backends.base import Backend, BackendError, Capability, Job
 
