@@ -112,8 +112,9 @@ def test_client_reattaches_across_a_realm_restart(cluster):
 
 
 def test_health_falls_to_blacklist_and_readmits(cluster):
-    realm = cluster.realm({"MTOR_HEALTH_READMIT_AFTER_S": "1.5"})
-    cluster.worker(realm, "w1", concurrency=16)
+    # heartbeats (+10 each) every second, so that they cannot outpace the burst of failures (-10 each)
+    realm = cluster.realm({"MTOR_HEALTH_READMIT_AFTER_S": "1.5", "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": "1"})
+    cluster.worker(realm, "w1", concurrency=32)
     notices: list[str] = []
 
     async def scenario() -> None:
@@ -131,12 +132,15 @@ def test_health_falls_to_blacklist_and_readmits(cluster):
                 except Internal:
                     pass
 
-            await asyncio.gather(*(fail() for _ in range(12)))
+            # eleven failures: one more than it takes from 100 to 0, enough to absorb a heartbeat's +10;
+            # a failing intent that arrives after the blacklisting waits, and fails after the readmission
+            burst = asyncio.gather(*(fail() for _ in range(11)))
             for _ in range(100):
                 if "Worker w1 blacklisted" in notices:
                     break
                 await asyncio.sleep(0.05)
             assert realm.workers() == 0  # blacklisted: no work for it
+            await burst
             for _ in range(100):
                 if "Worker w1 readmitted" in notices:
                     break
