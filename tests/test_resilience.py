@@ -6,7 +6,7 @@ import signal
 import threading
 
 from harness import wait_until
-from mtor_client import AsyncClient, Client, Finished, Internal, Retrying, Started
+from mtor_client import AsyncClient, Client, Delta, Finished, Internal, Retrying, Started
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 
@@ -156,11 +156,12 @@ def test_health_falls_to_blacklist_and_readmits(cluster):
 
 def test_sigterm_drains_the_worker(cluster):
     realm = cluster.realm()
-    w1 = cluster.worker(realm, "w1", concurrency=2)
+    w1 = cluster.worker(realm, "w1", concurrency=2, delay=0.3)
     with Client(realm.address) as client:
-        running = client.submit(chat_request("!sleep 1.5 finish me"))
+        running = client.submit(chat_request("finish me now please"))
         next(running)
         assert next(running).worker == "w1"
+        assert isinstance(next(running), Delta)  # the worker is at work on it
         w1.popen.send_signal(signal.SIGTERM)
         wait_until(lambda: realm.workers() == 0, 5, what="the worker to stop taking work")
         later = client.submit(chat_request("after the drain"))
