@@ -53,6 +53,7 @@ _INSERT = ("INSERT INTO intents (id, user, request_id, kind, model, request, sta
 _STARTED = "UPDATE intents SET state = ?, attempts = ?, worker = ?, started_at = ? WHERE id = ?"
 _FINISHED = ("UPDATE intents SET state = ?, attempts = ?, worker = ?, finished_at = ?, final_seq = ?, "
              "result = ?, error_code = ?, error_message = ? WHERE id = ?")
+_ORDER = {_INSERT: 0, _STARTED: 1, _FINISHED: 2}
 _COLUMNS = ("id, user, request_id, kind, model, request, state, attempts, worker, created_at, started_at, "
             "finished_at, deadline, final_seq, result, error_code, error_message")
 
@@ -123,6 +124,9 @@ class Store:
             if len(batch) == 1:
                 await self._db.execute(batch[0][0], batch[0][1])
             else:
+                # Statement by statement (a stable sort keeps each intent's insert, start and finish in
+                # order), so that a batch costs one executemany per kind of write, not one per write.
+                batch.sort(key=lambda op: _ORDER.get(op[0], len(_ORDER)))
                 await self._db.execute("BEGIN")
                 i = 0
                 while i < len(batch):  # consecutive writes of one statement go in one executemany
