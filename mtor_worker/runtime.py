@@ -21,9 +21,9 @@ import grpc
 from mtor_client import kinds
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
 
-from mtor_server.config import WorkerSection
+from mtor_server.config import Config, WorkerSection
 from mtor_worker import PROTOCOL, VERSION
-from mtor_worker.backends import Backend, Job, create_backend
+from mtor_worker.backends import Backend, Job, create_backend, resolve_backends
 from mtor_worker.backends.base import status_name
 from mtor_worker.backoff import Backoff
 from mtor_worker.device import DeviceInfo, DeviceMonitor
@@ -537,12 +537,12 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_worker(settings: WorkerSection, *, channel_factory: ChannelFactory | None = None) -> int:
+async def run_worker(cfg: Config, *, channel_factory: ChannelFactory | None = None) -> int:
     """Create the configured backends and run a Worker until it is drained.
 
     Raises ValueError for an unknown backend name before anything starts.
     """
-    backends = [create_backend(name, settings) for name in settings.backends]
+    backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends)]
     if not backends:
         raise ValueError("no backends configured")
-    return await Worker(settings, backends, channel_factory=channel_factory).run()
+    return await Worker(cfg.worker, backends, channel_factory=channel_factory).run()

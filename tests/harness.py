@@ -103,11 +103,14 @@ def start_worker(realm: Realm | str, name: str, work_dir: Path, *, concurrency: 
                  backends: str = "echo", env: dict[str, str] | None = None, wait: bool = True) -> Proc:
     address = realm.address if isinstance(realm, Realm) else realm
     work_dir.mkdir(parents=True, exist_ok=True)
-    before = realm.workers() if isinstance(realm, Realm) and wait else 0
+    def joined() -> int:  # available workers summed over kinds: grows when this one joins
+        return sum(k.workers for k in realm.describe().kinds) if isinstance(realm, Realm) else 0
+
+    before = joined() if wait else 0
     proc = spawn(["worker", "--realm", address, "--name", name, "--backend", backends,
                   "--max-concurrency", str(concurrency), "--echo-delay", str(delay),
                   "--data-dir", str(work_dir / f"worker-{name}")], work_dir / f"worker-{name}.log", env)
     if wait and isinstance(realm, Realm):
-        wait_until(lambda: realm.workers() > before or not proc.alive(), 20.0, what=f"worker {name} to join")
+        wait_until(lambda: joined() > before or not proc.alive(), 60.0, what=f"worker {name} to join")
         assert proc.alive(), proc.output()
     return proc

@@ -64,7 +64,8 @@ def test_client_commands_report_an_unreachable_realm_clearly():
 
 
 def test_up_runs_a_realm_with_a_local_worker_and_stops_cleanly(tmp_path):
-    proc = spawn(["up", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")], tmp_path / "up.log")
+    proc = spawn(["up", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data"), "--backend", "echo"],
+                 tmp_path / "up.log")
     try:
         address = wait_until(lambda: (m := re.search(r"listening on (\S+)", proc.output())) and m.group(1), 20,
                              what="the realm")

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
 
-from mtor_server.config import WorkerSection
+from mtor_server.config import Config, WorkerSection
 from mtor_worker import media
 from mtor_worker.backends import BackendError, Job, create_backend, known_backends
 from mtor_worker.backends.echo import EchoBackend
@@ -42,9 +42,9 @@ def chat(prompt: str) -> ip.IntentRequest:
 
 def test_registry() -> None:
     assert "echo" in known_backends()
-    assert isinstance(create_backend(" Echo ", WorkerSection()), EchoBackend)
+    assert isinstance(create_backend(" Echo ", Config()), EchoBackend)
     with pytest.raises(ValueError, match="known backends: .*echo"):
-        create_backend("nope", WorkerSection())
+        create_backend("nope", Config())
 
 
 def test_serves_every_kind_with_any_model() -> None:

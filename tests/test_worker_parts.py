@@ -193,3 +193,15 @@ def test_cli_import_is_light() -> None:
     code = "import sys, mtor_worker.cli; print(sorted(m for m in ('grpc', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_auto_picks_the_installed_model_backends_and_starter_models_are_found() -> None:
+    from mtor_worker import starter
+    from mtor_worker.backends import resolve_backends
+
+    assert resolve_backends(["auto"]) == ["llama", "whisper", "piper"]  # make install puts all three in
+    assert resolve_backends(["echo", "auto", "echo"]) == ["echo", "llama", "whisper", "piper"]
+    assert resolve_backends(["Piper"]) == ["piper"]
+    assert starter.chat_model() is not None and starter.chat_model().suffix == ".gguf"
+    assert (starter.whisper_model() / "model.bin").exists()
+    assert starter.piper_voice().with_suffix(".onnx.json").exists()

@@ -7,31 +7,50 @@ its "module:Class" here.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
-from mtor_server.config import WorkerSection
+from mtor_server.config import Config
 from mtor_worker.backends.base import Backend, BackendError, BlockingBackend, Capability, Job
 
 __all__ = ["Backend", "BackendError", "BlockingBackend", "Capability", "Job",
-           "create_backend", "known_backends"]
+           "create_backend", "known_backends", "resolve_backends"]
 
 _REGISTRY: dict[str, str] = {
     "echo": "mtor_worker.backends.echo:EchoBackend",
+    "llama": "mtor_worker.backends.llama:LlamaBackend",
+    "whisper": "mtor_worker.backends.whisper:WhisperBackend",
+    "piper": "mtor_worker.backends.piper:PiperBackend",
 }
+AUTO = "auto"
+# model backends and the library each needs (its optional extra), in the order `auto` tries them
+_LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper"}
+
+
+def resolve_backends(names: list[str]) -> list[str]:
+    """Expand `auto` into the model backends whose library is installed (echo when none is)."""
+    out: list[str] = []
+    for name in (n.strip().lower() for n in names):
+        if name == AUTO:
+            expanded = [b for b, lib in _LIBRARIES.items() if importlib.util.find_spec(lib)] or ["echo"]
+        else:
+            expanded = [name]
+        out += [b for b in expanded if b not in out]
+    return out
 
 
 def known_backends() -> list[str]:
-    """Names accepted by create_backend, sorted."""
-    return sorted(_REGISTRY)
+    """Names accepted by create_backend (and `auto`), sorted."""
+    return sorted([*_REGISTRY, AUTO])
 
 
-def create_backend(name: str, settings: WorkerSection) -> Backend:
-    """Import the named backend's module and construct it (no model loading yet)."""
+def create_backend(name: str, cfg: Config) -> Backend:
+    """Import the named backend's module and construct it with its config section (no model loading yet)."""
     key = name.strip().lower()
     target = _REGISTRY.get(key)
     if target is None:
         raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(known_backends())}")
     module_name, _, class_name = target.partition(":")
-    backend = getattr(importlib.import_module(module_name), class_name)(settings)
+    backend = getattr(importlib.import_module(module_name), class_name)(cfg.worker, getattr(cfg, key, None))
     if not isinstance(backend, Backend):
         raise TypeError(f"{target} is not a Backend")
     return backend

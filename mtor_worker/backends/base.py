@@ -14,7 +14,7 @@ import concurrent.futures
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
@@ -139,8 +139,9 @@ class Backend(abc.ABC):
 
     name: str = "backend"
 
-    def __init__(self, settings: WorkerSection) -> None:
+    def __init__(self, settings: WorkerSection, options: Any = None) -> None:
         self.settings = settings
+        self.options = options  # the backend's own config section ([llama], [whisper], ...), if it has one
 
     @abc.abstractmethod
     def capabilities(self) -> list[Capability]:
@@ -174,8 +175,8 @@ class BlockingBackend(Backend):
     started is dropped from the pool queue.
     """
 
-    def __init__(self, settings: WorkerSection) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: WorkerSection, options: Any = None) -> None:
+        super().__init__(settings, options)
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, settings.max_concurrency), thread_name_prefix=f"mtor-{self.name}")
 
