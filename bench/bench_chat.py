@@ -2,7 +2,8 @@
 against llama_cpp called directly in this process, same prompt, same run.
 
 Time to first token and total time, medians over alternating rounds (greedy
-decoding and a fixed token budget, so both produce the same tokens). The
+decoding, the worker's default repeat penalty and a fixed token budget, so
+both produce the same tokens). The
 overhead is quoted against the direct call of the same run.
 
 Run: `make bench` (or `python bench/bench_chat.py --help`).
@@ -23,6 +24,7 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import spawn  # noqa: E402
 
+from mtor_server.config import LlamaSection  # noqa: E402
 from mtor_worker import starter  # noqa: E402
 
 PROMPT = "Write three sentences about the sea."
@@ -32,8 +34,9 @@ def direct(llm, max_tokens: int) -> tuple[float, float, int]:
     t0 = time.perf_counter()
     first = None
     tokens = 0
-    for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": PROMPT}],
-                                            max_tokens=max_tokens, temperature=0.0, stream=True):
+    for chunk in llm.create_chat_completion(messages=[{"role": "user", "content": PROMPT}], max_tokens=max_tokens,
+                                            temperature=0.0, repeat_penalty=LlamaSection().repeat_penalty,
+                                            stream=True):
         if chunk["choices"][0]["delta"].get("content"):
             first = first or time.perf_counter() - t0
             tokens += 1
