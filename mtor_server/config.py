@@ -83,8 +83,9 @@ class StoreSection:
 class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
-    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper; auto = each "
-                               "model backend whose library is installed (echo when none is).")
+    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, diffusers; "
+                               "auto = each model backend whose library and model are installed (echo when none "
+                               "is).")
     load_models: str = _opt("start", "When backends load their models: start, or first_use.")
     max_concurrency: int = _opt(4, "Most intents the worker runs at once.")
     echo_delay_s: float = _opt(0.0, "Echo backend: pause before each streamed chunk, in seconds.")
@@ -124,6 +125,16 @@ class PiperSection:
 
 
 @dataclass
+class DiffusersSection:
+    model: str = _opt("", "imagine (diffusers): a text-to-image pipeline directory (save_pretrained), or a hub id "
+                      "on a machine that reaches the hub; empty: no imagine backend.")
+    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
+    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+    steps: int = _opt(25, "Denoising steps when the intent does not say.")
+    guidance: float = _opt(7.0, "Classifier-free guidance scale when the intent does not say.")
+
+
+@dataclass
 class Config:
     realm: RealmSection = field(default_factory=RealmSection)
     queue: QueueSection = field(default_factory=QueueSection)
@@ -136,6 +147,7 @@ class Config:
     llama: LlamaSection = field(default_factory=LlamaSection)
     whisper: WhisperSection = field(default_factory=WhisperSection)
     piper: PiperSection = field(default_factory=PiperSection)
+    diffusers: DiffusersSection = field(default_factory=DiffusersSection)
 
     def timeout_for(self, kind: str) -> float:
         """Per-kind processing timeout; `kind` is e.g. "chat"."""

@@ -99,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     log.info("worker %r starting: realm %s, backends %s, max concurrency %d", settings.name, settings.realm,
-             ",".join(resolve_backends(settings.backends)), settings.max_concurrency)
+             ",".join(resolve_backends(settings.backends, cfg)), settings.max_concurrency)
     try:
         code = asyncio.run(run_worker(cfg))
     except KeyboardInterrupt:  # before the signal handlers were installed

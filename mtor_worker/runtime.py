@@ -542,7 +542,7 @@ async def run_worker(cfg: Config, *, channel_factory: ChannelFactory | None = No
 
     Raises ValueError for an unknown backend name before anything starts.
     """
-    backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends)]
+    backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends, cfg)]
     if not backends:
         raise ValueError("no backends configured")
     return await Worker(cfg.worker, backends, channel_factory=channel_factory).run()

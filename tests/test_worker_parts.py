@@ -199,9 +199,13 @@ def test_auto_picks_the_installed_model_backends_and_starter_models_are_found() 
     from mtor_worker import starter
     from mtor_worker.backends import resolve_backends
 
-    assert resolve_backends(["auto"]) == ["llama", "whisper", "piper"]  # make install puts all three in
-    assert resolve_backends(["echo", "auto", "echo"]) == ["echo", "llama", "whisper", "piper"]
-    assert resolve_backends(["Piper"]) == ["piper"]
+    cfg = config.Config()
+    # make install puts in every model library; only imagine has no starter model
+    assert resolve_backends(["auto"], cfg) == ["llama", "whisper", "piper"]
+    assert resolve_backends(["echo", "auto", "echo"], cfg) == ["echo", "llama", "whisper", "piper"]
+    assert resolve_backends(["Piper"], cfg) == ["piper"]
+    cfg.diffusers.model = "/some/pipeline"
+    assert resolve_backends(["auto"], cfg) == ["llama", "whisper", "piper", "diffusers"]
     assert starter.chat_model() is not None and starter.chat_model().suffix == ".gguf"
     assert (starter.whisper_model() / "model.bin").exists()
     assert starter.piper_voice().with_suffix(".onnx.json").exists()

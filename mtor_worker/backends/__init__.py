@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import Path
+from typing import Callable
 
 from mtor_server.config import Config
+from mtor_worker import starter
 from mtor_worker.backends.base import Backend, BackendError, BlockingBackend, Capability, Job
 
 __all__ = ["Backend", "BackendError", "BlockingBackend", "Capability", "Job",
@@ -20,18 +23,30 @@ _REGISTRY: dict[str, str] = {
     "llama": "mtor_worker.backends.llama:LlamaBackend",
     "whisper": "mtor_worker.backends.whisper:WhisperBackend",
     "piper": "mtor_worker.backends.piper:PiperBackend",
+    "diffusers": "mtor_worker.backends.diffusion:DiffusersBackend",
 }
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
-_LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper"}
+_LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
+                              "diffusers": "diffusers"}
+# the starter model each falls back to when its config names none
+_STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
+                                                  "piper": starter.piper_voice}
 
 
-def resolve_backends(names: list[str]) -> list[str]:
-    """Expand `auto` into the model backends whose library is installed (echo when none is)."""
+def _has_model(backend: str, cfg: Config) -> bool:
+    section = getattr(cfg, backend)
+    configured = getattr(section, "model", "") or getattr(section, "voice", "")
+    return bool(configured) or (backend in _STARTER and _STARTER[backend]() is not None)
+
+
+def resolve_backends(names: list[str], cfg: Config) -> list[str]:
+    """Expand `auto` into the model backends whose library and model are installed (echo when none is)."""
     out: list[str] = []
     for name in (n.strip().lower() for n in names):
         if name == AUTO:
-            expanded = [b for b, lib in _LIBRARIES.items() if importlib.util.find_spec(lib)] or ["echo"]
+            expanded = [b for b, lib in _LIBRARIES.items()
+                        if importlib.util.find_spec(lib) and _has_model(b, cfg)] or ["echo"]
         else:
             expanded = [name]
         out += [b for b in expanded if b not in out]

@@ -1,0 +1,90 @@
+"""imagine with diffusers: any local text-to-image pipeline directory (or a
+hub id where the hub is reachable), on the GPU in float16 when CUDA is
+present. A progress delta per denoising step; cancellation interrupts the
+denoising loop at the next step. One pipeline runs one image at a time."""
+from __future__ import annotations
+
+import io
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+import grpc
+from mtor_client._proto.mtor.v1 import intent_pb2
+
+from mtor_worker.backends.base import BackendError, Job
+from mtor_worker.backends.model import ModelBackend
+
+DEFAULT_SIDE = 512
+
+
+class DiffusersBackend(ModelBackend):
+    name = "diffusers"
+    kind = "imagine"
+
+    def __init__(self, settings: Any, options: Any = None) -> None:
+        super().__init__(settings, options)
+        self._turn = threading.Lock()
+        self._scale = 8  # pixels per latent cell, read from the pipeline once loaded
+
+    def locate(self) -> Path:
+        configured = getattr(self.options, "model", "")
+        if not configured:
+            raise FileNotFoundError("no diffusers pipeline configured: set [diffusers] model in mtor.toml")
+        path = Path(configured).expanduser()
+        if not path.exists() and configured.count("/") != 1:  # "org/name" is a hub id
+            raise FileNotFoundError(f"diffusers pipeline {path} does not exist")
+        return path
+
+    def default_name(self, path: Path) -> str:
+        return path.name
+
+    def load_model(self, path: Path) -> Any:
+        import torch
+        from diffusers import AutoPipelineForText2Image
+
+        device = getattr(self.options, "device", "auto")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.float16 if device == "cuda" else torch.float32
+        pipe = AutoPipelineForText2Image.from_pretrained(str(path), torch_dtype=dtype).to(device)
+        pipe.set_progress_bar_config(disable=True)
+        self._scale = getattr(pipe, "vae_scale_factor", 8)
+        return pipe
+
+    def run_blocking(self, job: Job) -> intent_pb2.IntentResult:
+        import torch
+
+        request = job.request.imagine
+        if not request.prompt.strip():
+            raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "diffusers: imagine.prompt is empty")
+        pipe = self.model()
+        width, height = request.width or DEFAULT_SIDE, request.height or DEFAULT_SIDE
+        for side, value in (("width", width), ("height", height)):
+            if value % self._scale:
+                raise BackendError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"diffusers: imagine.{side} {value} is not a multiple of {self._scale}")
+        steps = request.steps or getattr(self.options, "steps", 25)
+        seed = request.seed if request.HasField("seed") else random.randrange(2**31)
+
+        def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+            job.emit_progress((step + 1) / steps)
+            if job.cancelled.is_set():
+                pipeline._interrupt = True  # diffusers' own flag: the loop stops before the next step
+            return tensors
+
+        with self._turn:
+            job.raise_if_cancelled()
+            image = pipe(request.prompt, negative_prompt=request.negative_prompt or None, width=width,
+                         height=height, num_inference_steps=steps,
+                         guidance_scale=request.guidance if request.HasField("guidance")
+                         else getattr(self.options, "guidance", 7.0),
+                         generator=torch.Generator(device="cpu").manual_seed(seed),
+                         callback_on_step_end=on_step).images[0]
+        job.raise_if_cancelled()
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        return intent_pb2.IntentResult(image=intent_pb2.Image(png=png.getvalue(), width=image.width,
+                                                               height=image.height, seed=seed),
+                                       model=self.model_name)

@@ -1,0 +1,2 @@
+"""Tiny random-weight models the tests build themselves: real loading and
+inference code paths, meaningless output, no network."""
