@@ -47,6 +47,7 @@ class Follow:
         self.done = False
         self._delay = FIRST_DELAY_S
         self._failing_since: float | None = None
+        self._unreachable: MtorError | None = None
 
     @property
     def watching(self) -> bool:
@@ -82,8 +83,12 @@ class Follow:
         if error is not None:
             if error.intent_id is None:
                 error.intent_id = self.intent_id
+            if (error.code is grpc.StatusCode.DEADLINE_EXCEEDED and not self.watching
+                    and self._unreachable is not None):
+                raise self._unreachable  # the last try ran out of time: the cause is still the unreachable realm
             if error.code is not grpc.StatusCode.UNAVAILABLE:
                 raise error
+            self._unreachable = error
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
