@@ -83,7 +83,8 @@ class StoreSection:
 class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
-    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, diffusers; "
+    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, diffusers, "
+                               "transformers; "
                                "auto = each model backend whose library and model are installed (echo when none "
                                "is).")
     load_models: str = _opt("start", "When backends load their models: start, or first_use.")
@@ -135,6 +136,15 @@ class DiffusersSection:
 
 
 @dataclass
+class TransformersSection:
+    model: str = _opt("", "vision (transformers): an image-text-to-text model directory (a captioner, or a "
+                      "vision-language model with its processor); empty: no vision backend.")
+    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
+    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+    max_tokens: int = _opt(256, "Most tokens per answer when the intent does not say.")
+
+
+@dataclass
 class Config:
     realm: RealmSection = field(default_factory=RealmSection)
     queue: QueueSection = field(default_factory=QueueSection)
@@ -148,6 +158,7 @@ class Config:
     whisper: WhisperSection = field(default_factory=WhisperSection)
     piper: PiperSection = field(default_factory=PiperSection)
     diffusers: DiffusersSection = field(default_factory=DiffusersSection)
+    transformers: TransformersSection = field(default_factory=TransformersSection)
 
     def timeout_for(self, kind: str) -> float:
         """Per-kind processing timeout; `kind` is e.g. "chat"."""

@@ -7,10 +7,9 @@ from typing import Iterator
 
 import pytest
 from conftest import Cluster
+from harness import Realm
 from mtor_client import Client, Delta, Finished, InvalidArgument
 from tiny.diffusion import make_pipeline
-
-from harness import Realm
 
 
 @pytest.fixture(scope="module")

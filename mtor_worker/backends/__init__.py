@@ -24,11 +24,12 @@ _REGISTRY: dict[str, str] = {
     "whisper": "mtor_worker.backends.whisper:WhisperBackend",
     "piper": "mtor_worker.backends.piper:PiperBackend",
     "diffusers": "mtor_worker.backends.diffusion:DiffusersBackend",
+    "transformers": "mtor_worker.backends.vision:VisionBackend",
 }
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
 _LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
-                              "diffusers": "diffusers"}
+                              "diffusers": "diffusers", "transformers": "transformers"}
 # the starter model each falls back to when its config names none
 _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
                                                   "piper": starter.piper_voice}

@@ -1,0 +1,118 @@
+"""vision with transformers: an image plus a prompt to text, from any local
+image-text-to-text model directory (a captioner such as ViT+GPT-2 or BLIP, or
+a chat vision-language model with a processor and a chat template). The image
+is prepared as the original did: transparency flattened on white, longest
+side at most 512 pixels. Text streams token by token."""
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+import grpc
+from mtor_client._proto.mtor.v1 import intent_pb2
+
+from mtor_worker.backends.base import BackendError, Job
+from mtor_worker.backends.model import ModelBackend
+
+DEFAULT_PROMPT = "Describe this image in detail"
+LONGEST_SIDE = 512
+
+
+def prepare_image(data: bytes) -> Any:
+    """PIL image in RGB: alpha flattened on white, shrunk so its longest side is at most 512."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise BackendError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"vision: vision.image is not an image this worker can read ({e})") from None
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        white = Image.new("RGB", image.size, (255, 255, 255))
+        white.paste(image, mask=image.getchannel("A"))
+        image = white
+    image = image.convert("RGB")
+    image.thumbnail((LONGEST_SIDE, LONGEST_SIDE))
+    return image
+
+
+class VisionBackend(ModelBackend):
+    name = "transformers"
+    kind = "vision"
+
+    def __init__(self, settings: Any, options: Any = None) -> None:
+        super().__init__(settings, options)
+        self._turn = threading.Lock()
+
+    def locate(self) -> Path:
+        configured = getattr(self.options, "model", "")
+        if not configured:
+            raise FileNotFoundError("no vision model configured: set [transformers] model in mtor.toml")
+        path = Path(configured).expanduser()
+        if not path.exists() and configured.count("/") != 1:  # "org/name" is a hub id
+            raise FileNotFoundError(f"vision model {path} does not exist")
+        return path
+
+    def default_name(self, path: Path) -> str:
+        return path.name
+
+    def load_model(self, path: Path) -> Any:
+        import torch
+        from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+        from transformers.processing_utils import ProcessorMixin
+
+        device = getattr(self.options, "device", "auto")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = AutoModelForImageTextToText.from_pretrained(
+            str(path), dtype=torch.float16 if device == "cuda" else torch.float32).to(device).eval()
+        processor = AutoProcessor.from_pretrained(str(path))
+        if isinstance(processor, ProcessorMixin):
+            return model, processor, processor.tokenizer, device
+        return model, AutoImageProcessor.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path)), device
+
+    def _inputs(self, processor: Any, tokenizer: Any, image: Any, prompt: str, device: str) -> dict[str, Any]:
+        from transformers.processing_utils import ProcessorMixin
+
+        if not isinstance(processor, ProcessorMixin):  # a captioner: the picture is the whole question
+            return dict(processor(images=image, return_tensors="pt").to(device))
+        if getattr(processor, "chat_template", None) or getattr(tokenizer, "chat_template", None):
+            messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+            prompt = processor.apply_chat_template(messages, add_generation_prompt=True)
+        return dict(processor(images=image, text=prompt, return_tensors="pt").to(device))
+
+    def run_blocking(self, job: Job) -> intent_pb2.IntentResult:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
+
+        request = job.request.vision
+        image = prepare_image(request.image)
+        model, processor, tokenizer, device = self.model()
+        pieces: list[str] = []
+
+        class Stream(TextStreamer):
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                if text:
+                    pieces.append(text)
+                    job.emit_text(text)
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return job.cancelled.is_set()
+
+        inputs = self._inputs(processor, tokenizer, image, request.prompt or DEFAULT_PROMPT, device)
+        with self._turn, torch.inference_mode():
+            output = model.generate(**inputs, max_new_tokens=request.max_tokens or getattr(self.options, "max_tokens",
+                                                                                            256),
+                                    do_sample=False, streamer=Stream(tokenizer, skip_prompt=True,
+                                                                     skip_special_tokens=True),
+                                    stopping_criteria=StoppingCriteriaList([Cancelled()]))
+        job.raise_if_cancelled()
+        prompt_length = 0 if model.config.is_encoder_decoder else inputs["input_ids"].shape[-1]
+        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces),
+                                                                  tokens=int(output.shape[-1] - prompt_length)),
+                                       model=self.model_name)
