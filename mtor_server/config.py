@@ -84,7 +84,7 @@ class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
     backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, diffusers, "
-                               "transformers; "
+                               "transformers, upstream; "
                                "auto = each model backend whose library and model are installed (echo when none "
                                "is).")
     load_models: str = _opt("start", "When backends load their models: start, or first_use.")
@@ -145,6 +145,15 @@ class TransformersSection:
 
 
 @dataclass
+class UpstreamSection:
+    url: str = _opt("", "chat (upstream): base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; "
+                    "empty: no upstream backend.")
+    api_key: str = _opt("", "Bearer key for it, if it needs one.")
+    models: list[str] = _opt([], "Models to offer callers; empty: every model its /models lists.")
+    timeout_s: float = _opt(300.0, "Longest wait for its answer, in seconds.")
+
+
+@dataclass
 class Config:
     realm: RealmSection = field(default_factory=RealmSection)
     queue: QueueSection = field(default_factory=QueueSection)
@@ -159,6 +168,7 @@ class Config:
     piper: PiperSection = field(default_factory=PiperSection)
     diffusers: DiffusersSection = field(default_factory=DiffusersSection)
     transformers: TransformersSection = field(default_factory=TransformersSection)
+    upstream: UpstreamSection = field(default_factory=UpstreamSection)
 
     def timeout_for(self, kind: str) -> float:
         """Per-kind processing timeout; `kind` is e.g. "chat"."""

@@ -25,11 +25,12 @@ _REGISTRY: dict[str, str] = {
     "piper": "mtor_worker.backends.piper:PiperBackend",
     "diffusers": "mtor_worker.backends.diffusion:DiffusersBackend",
     "transformers": "mtor_worker.backends.vision:VisionBackend",
+    "upstream": "mtor_worker.backends.upstream:UpstreamBackend",
 }
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
 _LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
-                              "diffusers": "diffusers", "transformers": "transformers"}
+                              "diffusers": "diffusers", "transformers": "transformers", "upstream": "urllib"}
 # the starter model each falls back to when its config names none
 _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
                                                   "piper": starter.piper_voice}
@@ -37,7 +38,7 @@ _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "
 
 def _has_model(backend: str, cfg: Config) -> bool:
     section = getattr(cfg, backend)
-    configured = getattr(section, "model", "") or getattr(section, "voice", "")
+    configured = getattr(section, "model", "") or getattr(section, "voice", "") or getattr(section, "url", "")
     return bool(configured) or (backend in _STARTER and _STARTER[backend]() is not None)
 
 
