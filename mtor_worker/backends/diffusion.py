@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend
+from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
 
 DEFAULT_SIDE = 512
 
@@ -25,29 +24,18 @@ class DiffusersBackend(ModelBackend):
 
     def __init__(self, settings: Any, options: Any = None) -> None:
         super().__init__(settings, options)
-        self._turn = threading.Lock()
         self._scale = 8  # pixels per latent cell, read from the pipeline once loaded
 
     def locate(self) -> Path:
-        configured = getattr(self.options, "model", "")
-        if not configured:
-            raise FileNotFoundError("no diffusers pipeline configured: set [diffusers] model in mtor.toml")
-        path = Path(configured).expanduser()
-        if not path.exists() and configured.count("/") != 1:  # "org/name" is a hub id
-            raise FileNotFoundError(f"diffusers pipeline {path} does not exist")
-        return path
+        return directory_or_hub_id(getattr(self.options, "model", ""), "diffusers pipeline", "diffusers")
 
     def default_name(self, path: Path) -> str:
         return path.name
 
     def load_model(self, path: Path) -> Any:
-        import torch
         from diffusers import AutoPipelineForText2Image
 
-        device = getattr(self.options, "device", "auto")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = torch.float16 if device == "cuda" else torch.float32
+        device, dtype = torch_device(getattr(self.options, "device", "auto"))
         pipe = AutoPipelineForText2Image.from_pretrained(str(path), torch_dtype=dtype).to(device)
         pipe.set_progress_bar_config(disable=True)
         self._scale = getattr(pipe, "vae_scale_factor", 8)

@@ -4,7 +4,6 @@ llama.cpp was built with CUDA. One Llama object is not safe across threads, so
 generations on it take turns."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,6 @@ from mtor_worker.backends.model import ModelBackend, require
 class LlamaBackend(ModelBackend):
     name = "llama"
     kind = "chat"
-
-    def __init__(self, settings: Any, options: Any = None) -> None:
-        super().__init__(settings, options)
-        self._turn = threading.Lock()
 
     def locate(self) -> Path:
         configured = getattr(self.options, "model", "")

@@ -27,6 +27,7 @@ class ModelBackend(BlockingBackend):
         self.model_name = ""
         self._model: Any = None
         self._loading = threading.Lock()
+        self._turn = threading.Lock()  # for models that must not run two jobs at once
 
     @abc.abstractmethod
     def locate(self) -> Path:
@@ -72,3 +73,21 @@ def require(path: Path | None, what: str, hint: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"{what} {path} does not exist")
     return path
+
+
+def directory_or_hub_id(configured: str, what: str, section: str) -> Path:
+    """A configured model directory, or a hub id ("org/name") for machines that reach the hub."""
+    if not configured:
+        raise FileNotFoundError(f"no {what} configured: set [{section}] model in mtor.toml")
+    path = Path(configured).expanduser()
+    if not path.exists() and configured.count("/") != 1:
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    return path
+
+
+def torch_device(setting: str) -> tuple[str, Any]:
+    """("cuda", float16) when asked, or on "auto" when CUDA is present; ("cpu", float32) otherwise."""
+    import torch
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if setting == "auto" else setting
+    return device, torch.float16 if device == "cuda" else torch.float32

@@ -6,7 +6,6 @@ side at most 512 pixels. Text streams token by token."""
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend
+from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
 
 DEFAULT_PROMPT = "Describe this image in detail"
 LONGEST_SIDE = 512
@@ -44,32 +43,18 @@ class VisionBackend(ModelBackend):
     name = "transformers"
     kind = "vision"
 
-    def __init__(self, settings: Any, options: Any = None) -> None:
-        super().__init__(settings, options)
-        self._turn = threading.Lock()
-
     def locate(self) -> Path:
-        configured = getattr(self.options, "model", "")
-        if not configured:
-            raise FileNotFoundError("no vision model configured: set [transformers] model in mtor.toml")
-        path = Path(configured).expanduser()
-        if not path.exists() and configured.count("/") != 1:  # "org/name" is a hub id
-            raise FileNotFoundError(f"vision model {path} does not exist")
-        return path
+        return directory_or_hub_id(getattr(self.options, "model", ""), "vision model", "transformers")
 
     def default_name(self, path: Path) -> str:
         return path.name
 
     def load_model(self, path: Path) -> Any:
-        import torch
         from transformers import AutoImageProcessor, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
         from transformers.processing_utils import ProcessorMixin
 
-        device = getattr(self.options, "device", "auto")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        model = AutoModelForImageTextToText.from_pretrained(
-            str(path), dtype=torch.float16 if device == "cuda" else torch.float32).to(device).eval()
+        device, dtype = torch_device(getattr(self.options, "device", "auto"))
+        model = AutoModelForImageTextToText.from_pretrained(str(path), dtype=dtype).to(device).eval()
         processor = AutoProcessor.from_pretrained(str(path))
         if isinstance(processor, ProcessorMixin):
             return model, processor, processor.tokenizer, device
