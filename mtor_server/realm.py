@@ -16,7 +16,7 @@ from typing import AsyncIterator
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
-from mtor_client.kinds import KINDS, name_of, to_proto
+from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from . import __version__
 from .accounting import intent_cost
@@ -47,6 +47,7 @@ from .validate import validate_intent
 log = logging.getLogger("mtor.realm")
 
 PROTOCOL = 1
+COMPOSED = "converse"  # the one kind the realm carries out itself, as steps of other kinds
 DB_FILE = "mtor.db"
 # Failures reported by a worker that say nothing about the intent itself: try another worker.
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE.value[0], grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]}
@@ -68,7 +69,7 @@ class Realm:
         self._seq_base = incarnation << 32
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
-        self._queues = {kind: FairQueue(cfg.queue.max_depth) for kind in KINDS}
+        self._queues = {kind: FairQueue(cfg.queue.max_depth) for kind in WORKER_KINDS}
         self._workers: dict[str, ConnectedWorker] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._monitor: asyncio.Task[None] | None = None
@@ -109,12 +110,13 @@ class Realm:
                 existing = row.id if row else None
             if existing is not None:
                 return existing
-        queue = self._queues[kind]
-        try:
-            queue.reserve()
-        except QueueFull:
-            raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                             f"queue is full, try again later ({kind} queue holds {queue.max_depth} intents)") from None
+        queue = self._queues.get(kind)  # None for a composed intent: it waits in its steps' queues
+        if queue is not None:
+            try:
+                queue.reserve()
+            except QueueFull:
+                raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"queue is full, try again later "
+                                 f"({kind} queue holds {queue.max_depth} intents)") from None
         intent = LiveIntent(id=uuid.uuid4().hex, user=user, kind=kind, model=request.model, request=request,
                             created_at=time.time(), deadline=deadline)
         self._live[intent.id] = intent
@@ -128,8 +130,13 @@ class Realm:
             self._forget(intent)
             raise RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
         finally:
-            queue.release()
+            if queue is not None:
+                queue.release()
         self._arm_deadline(intent)
+        if queue is None:
+            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
+            self._spawn(self._converse(intent))
+            return intent.id
         worker = None if len(queue) else pick_worker(self._workers.values(), kind, intent.model)
         if worker is not None:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
@@ -186,7 +193,7 @@ class Realm:
     def describe(self) -> realm_pb2.DescribeResponse:
         response = realm_pb2.DescribeResponse(name=self.name, version=__version__, protocol=PROTOCOL,
                                               uptime_s=time.time() - self.started_at)
-        for kind in KINDS:
+        for kind in WORKER_KINDS:
             serving = [w for w in self._workers.values() if kind in w.capabilities and w.available]
             depth = len(self._queues[kind])
             if not serving and not depth:
@@ -282,6 +289,8 @@ class Realm:
     def _cancel(self, intent: LiveIntent, error: intent_pb2.Error) -> None:
         if intent.state in TERMINAL:
             return
+        if (step := self._live.get(intent.step_id)) is not None:
+            self._cancel(step, error)
         if intent.state == RUNNING and (worker := self._workers.get(intent.worker_id)) is not None:
             # the slot stays taken until the worker confirms the assignment ended
             worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
@@ -339,6 +348,74 @@ class Realm:
             grpc.StatusCode.DEADLINE_EXCEEDED,
             f"worker {intent.worker} did not finish within {limit:g} s (timeouts.{intent.kind}_s)"))
 
+    # ----------------------------------------------------------- converse --
+
+    async def _converse(self, intent: LiveIntent) -> None:
+        """transcribe -> chat -> speak, each step an intent of its own on whichever worker serves it.
+
+        Steps carry request ids derived from this intent's id, so after a realm restart the pipeline
+        re-attaches to the steps already accepted instead of running them twice.
+        """
+        request = intent.request.converse
+        intent.state, intent.attempts = RUNNING, intent.attempts + 1
+        intent.started_at = time.time()
+        try:
+            heard = await self._step(intent, "transcribe", intent_pb2.IntentRequest(
+                model=request.transcribe_model, transcribe=intent_pb2.TranscribeRequest(
+                    audio=request.audio, format=request.format, language=request.language)))
+            question = heard.transcript.text.strip()
+            if not question:
+                raise _StepFailed(_error(grpc.StatusCode.INVALID_ARGUMENT, "converse: no speech was heard"))
+            self._emit(intent, delta=intent_pb2.Delta(text=question, stage=intent_pb2.KIND_TRANSCRIBE))
+            chat = intent_pb2.ChatRequest(messages=[*request.history, intent_pb2.ChatMessage(
+                role="user", content=question)], max_tokens=request.max_tokens)
+            if request.HasField("temperature"):
+                chat.temperature = request.temperature
+            answer = await self._step(intent, "chat", intent_pb2.IntentRequest(model=request.chat_model, chat=chat))
+            if not answer.text.text.strip():
+                raise _StepFailed(_error(grpc.StatusCode.INTERNAL, "converse: the chat step gave an empty answer"))
+            spoken = await self._step(intent, "speak", intent_pb2.IntentRequest(
+                model=request.speak_model, speak=intent_pb2.SpeakRequest(text=answer.text.text, voice=request.voice)))
+        except _StepFailed as failure:
+            self._finish(intent, FAILED, error=failure.error)
+            return
+        except RealmError as e:  # a step could not even be accepted (e.g. its queue was full)
+            self._finish(intent, FAILED, error=_error(e.code, f"converse: {e.message}"))
+            return
+        steps = (heard, answer, spoken)
+        result = intent_pb2.IntentResult(
+            conversation=intent_pb2.Conversation(transcript=heard.transcript, answer=answer.text, audio=spoken.audio),
+            kind=to_proto(COMPOSED), worker=spoken.worker, realm=self.name,
+            model=" + ".join(step.model for step in steps),
+            usage=intent_pb2.Usage(queue_wait_s=sum(step.usage.queue_wait_s for step in steps),
+                                   processing_s=sum(step.usage.processing_s for step in steps),
+                                   cost=sum(step.usage.cost for step in steps)))
+        self._finish(intent, SUCCEEDED, result=result)
+
+    async def _step(self, intent: LiveIntent, kind: str, request: intent_pb2.IntentRequest) -> intent_pb2.IntentResult:
+        """Run one step as an intent of the same user, relaying its progress; its result, or _StepFailed."""
+        if intent.state in TERMINAL:
+            raise _StepFailed(intent.error or _error(grpc.StatusCode.CANCELLED, "cancelled"))
+        request.request_id = f"{intent.id}/{kind}"
+        intent.step_id = await self.submit(intent.user, request, intent.deadline)
+        stage = to_proto(kind)
+        async for event in self.follow(intent.step_id):
+            which = event.WhichOneof("event")
+            if which == "result":
+                return event.result
+            if which == "failed":
+                raise _StepFailed(intent_pb2.Error(code=event.failed.code,
+                                                   message=f"converse, {kind} step: {event.failed.message}"))
+            if intent.state in TERMINAL:
+                continue
+            if which == "delta" and kind == "chat":  # the answer streams; the other steps report at their end
+                self._emit(intent, delta=intent_pb2.Delta(text=event.delta.text, stage=stage))
+            elif which == "delta" and event.delta.HasField("fraction"):
+                self._emit(intent, delta=intent_pb2.Delta(fraction=event.delta.fraction, stage=stage))
+            elif which in ("started", "retrying", "queued"):
+                self._emit(intent, **{which: getattr(event, which)})
+        raise _StepFailed(_error(grpc.StatusCode.INTERNAL, f"converse, {kind} step: ended without an outcome"))
+
     # ------------------------------------------------------------ workers --
 
     def worker_join(self, hello: worker_link_pb2.WorkerHello) -> ConnectedWorker:
@@ -353,8 +430,9 @@ class Realm:
         capabilities: dict[str, frozenset[str]] = {}
         for cap in hello.capabilities:
             kind = name_of(cap.kind)
-            if kind is None:
-                raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"hello names an unknown kind ({cap.kind})")
+            if kind not in WORKER_KINDS:
+                raise RealmError(grpc.StatusCode.INVALID_ARGUMENT,
+                                 f"hello names a kind no worker can serve ({cap.kind})")
             capabilities[kind] = capabilities.get(kind, frozenset()) | frozenset(cap.models)
         if not capabilities:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.capabilities is empty: the worker serves nothing")
@@ -460,12 +538,16 @@ class Realm:
     async def _recover(self) -> None:
         """Queue again what was accepted and unfinished when the realm stopped."""
         rows = await self.store.unfinished()
+        composed: list[LiveIntent] = []
         for row in rows:
-            self._recover_one(row)
+            self._recover_one(row, composed)
+        for intent in composed:
+            self._arm_deadline(intent)
+            self._spawn(self._converse(intent))
         if rows:
             log.info("recovered %d unfinished intents", len(rows))
 
-    def _recover_one(self, row: IntentRow) -> None:
+    def _recover_one(self, row: IntentRow, composed: list[LiveIntent]) -> None:
         request = intent_pb2.IntentRequest.FromString(row.request)
         intent = LiveIntent(id=row.id, user=row.user, kind=row.kind, model=row.model, request=request,
                             created_at=row.created_at, deadline=row.deadline, attempts=row.attempts)
@@ -473,13 +555,18 @@ class Realm:
         if intent.request_id:
             self._by_request[(intent.user, intent.request_id)] = intent.id
         self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id))
-        if row.state == RUNNING:
+        if intent.kind == COMPOSED:
+            intent.state = RUNNING
+            self._emit(intent, retrying=intent_pb2.Retrying(attempt=intent.attempts + 1, reason="the realm restarted"))
+            composed.append(intent)  # started once every row is back, so that its steps are found
+        elif row.state == RUNNING:
             intent.state = RUNNING  # so that _requeue counts the lost attempt
             self._requeue(intent, "the realm restarted")
         else:
             self._queues[intent.kind].push(intent.id, intent.user)
             self._report_positions(intent.kind)
-        self._arm_deadline(intent)
+        if intent.kind != COMPOSED:
+            self._arm_deadline(intent)
 
     async def _monitor_loop(self) -> None:
         interval = self.cfg.health.heartbeat_interval_s
@@ -503,6 +590,12 @@ class Realm:
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"no worker took this {intent.kind} intent within {self.cfg.queue.max_wait_s:g} s "
                 "(queue.max_wait_s)"))
+
+
+class _StepFailed(Exception):
+    def __init__(self, error: intent_pb2.Error) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _log_failure(future: asyncio.Future[None]) -> None:

@@ -33,6 +33,7 @@ class LiveIntent:
     worker: str = ""
     worker_id: str = ""
     assignment: str = ""
+    step_id: str = ""  # a converse intent's current step
     started_at: float | None = None
     finished_at: float | None = None
     position: int = 0  # last queue place reported to watchers

@@ -67,4 +67,15 @@ def _vision(v: intent_pb2.VisionRequest) -> None:
         raise invalid("vision.image is empty")
 
 
-_CHECKS = {"chat": _chat, "transcribe": _transcribe, "speak": _speak, "imagine": _imagine, "vision": _vision}
+def _converse(c: intent_pb2.ConverseRequest) -> None:
+    if not c.audio:
+        raise invalid("converse.audio is empty")
+    for i, message in enumerate(c.history):
+        if message.role not in ROLES:
+            raise invalid(f"converse.history[{i}].role is {message.role!r}; use one of {', '.join(ROLES)}")
+    if c.HasField("temperature") and not 0.0 <= c.temperature <= 2.0:
+        raise invalid(f"converse.temperature is {c.temperature:g}; use 0.0 to 2.0")
+
+
+_CHECKS = {"chat": _chat, "transcribe": _transcribe, "speak": _speak, "imagine": _imagine, "vision": _vision,
+           "converse": _converse}

@@ -124,3 +124,15 @@ def test_up_serves_chat_transcribe_and_speak_with_the_starter_models(tmp_path: P
             assert client.chat("Say hello.", max_tokens=8, timeout=120).text.strip()
     finally:
         proc.terminate()
+
+
+def test_converse_hears_a_question_and_answers_aloud(models):
+    _, realm = models
+    with Client(realm.address) as client:
+        question = client.speak("What is the capital of France?", timeout=120)
+        result = client.converse(question.wav, format="wav", language="en", temperature=0.0, max_tokens=32,
+                                 timeout=180)
+    assert {"capital", "france"} <= words(result.transcript.text), result.transcript.text
+    assert "paris" in result.answer.text.lower(), result.answer.text
+    assert result.audio.sample_rate == 22050 and result.audio.duration_s > 0.5
+    assert result.model == "tiny.en + SmolLM2-135M-Instruct.Q4_1 + en_US-joe-medium"

@@ -70,7 +70,7 @@ class EchoBackend(Backend):
     name = "echo"
 
     def capabilities(self) -> list[Capability]:
-        return [Capability(kind=k, models=[]) for k in kinds.KINDS]
+        return [Capability(kind=k, models=[]) for k in kinds.WORKER_KINDS]
 
     async def run(self, job: Job) -> intent_pb2.IntentResult:
         handler = {

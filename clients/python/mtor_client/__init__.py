@@ -31,6 +31,7 @@ from mtor_client.types import (
     Accepted,
     AudioResult,
     ChatMessage,
+    ConversationResult,
     Delta,
     Event,
     Failed,
@@ -74,6 +75,7 @@ __all__ = [
     "error_from_status",
     # values
     "ChatMessage",
+    "ConversationResult",
     "Usage",
     "TextResult",
     "TranscriptSegment",

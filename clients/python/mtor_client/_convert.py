@@ -20,6 +20,7 @@ from mtor_client.types import (
     Accepted,
     AudioResult,
     ChatMessage,
+    ConversationResult,
     Delta,
     Event,
     Failed,
@@ -142,6 +143,14 @@ def result_from_proto(msg: intent_pb2.IntentResult, intent_id: str = "") -> Resu
         return TranscriptResult(
             t.text, language=t.language, segments=segments, duration_s=t.duration_s, **common
         )
+    if output == "conversation":
+        c = msg.conversation
+        return ConversationResult(
+            cast(TranscriptResult, result_from_proto(intent_pb2.IntentResult(transcript=c.transcript))),
+            cast(TextResult, result_from_proto(intent_pb2.IntentResult(text=c.answer))),
+            cast(AudioResult, result_from_proto(intent_pb2.IntentResult(audio=c.audio))),
+            **common,
+        )
     if output == "audio":
         a = msg.audio
         return AudioResult(
@@ -167,7 +176,11 @@ def result_to_proto(result: Result) -> intent_pb2.IntentResult:
             cost=result.usage.cost,
         ),
     )
-    if isinstance(result, TextResult):
+    if isinstance(result, ConversationResult):
+        msg.conversation.transcript.CopyFrom(result_to_proto(result.transcript).transcript)
+        msg.conversation.answer.CopyFrom(result_to_proto(result.answer).text)
+        msg.conversation.audio.CopyFrom(result_to_proto(result.audio).audio)
+    elif isinstance(result, TextResult):
         msg.text.SetInParent()
         msg.text.text = result.text
         msg.text.tokens = result.tokens
@@ -224,11 +237,12 @@ def event_from_proto(msg: intent_pb2.IntentEvent) -> Event | None:
         return Started(s.worker, s.realm, s.attempt, **common)
     if which == "delta":
         progress = msg.delta.WhichOneof("progress")
+        stage = kind_name(msg.delta.stage) or None
         if progress == "text":
-            return Delta(text=msg.delta.text, **common)
+            return Delta(text=msg.delta.text, stage=stage, **common)
         if progress == "fraction":
-            return Delta(fraction=msg.delta.fraction, **common)
-        return Delta(**common)
+            return Delta(fraction=msg.delta.fraction, stage=stage, **common)
+        return Delta(stage=stage, **common)
     if which == "retrying":
         return Retrying(msg.retrying.attempt, msg.retrying.reason, **common)
     if which == "result":
@@ -549,7 +563,43 @@ def vision_request(
     return req
 
 
-_R = TypeVar("_R", TextResult, TranscriptResult, AudioResult, ImageResult)
+def converse_request(
+    audio: bytes,
+    *,
+    format: str = "",
+    language: str = "",
+    history: Iterable[ChatMessage | Mapping[str, str] | tuple[str, str]] = (),
+    max_tokens: int = 0,
+    temperature: float | None = None,
+    voice: str = "",
+    transcribe_model: str = "",
+    chat_model: str = "",
+    speak_model: str = "",
+    request_id: str = "",
+) -> intent_pb2.IntentRequest:
+    """A spoken question to be answered aloud (transcribe, chat, speak, composed by the realm)."""
+    if temperature is not None and temperature < 0:
+        raise ValueError(f"temperature must be 0.0 or more, not {temperature}")
+    req = _intent("", request_id)
+    req.converse.CopyFrom(
+        intent_pb2.ConverseRequest(
+            audio=_as_bytes(audio, "audio"),
+            format=_enum_number(AUDIO_FORMATS, format.lower().lstrip("."), "audio format"),
+            language=language,
+            history=[_chat_message(m) for m in history],
+            max_tokens=_check_count(max_tokens, "max_tokens"),
+            voice=voice,
+            transcribe_model=transcribe_model,
+            chat_model=chat_model,
+            speak_model=speak_model,
+        )
+    )
+    if temperature is not None:
+        req.converse.temperature = temperature
+    return req
+
+
+_R = TypeVar("_R", TextResult, TranscriptResult, AudioResult, ImageResult, ConversationResult)
 
 
 def expect_result(result: Result, cls: type[_R]) -> _R:

@@ -30,6 +30,7 @@ from mtor_client.errors import error_from_rpc
 from mtor_client.types import (
     AudioResult,
     ChatMessage,
+    ConversationResult,
     Event,
     Failed,
     Finished,
@@ -352,6 +353,43 @@ class Client:
             request_id=request_id or new_request_id(),
         )
         return conv.expect_result(self._run(request, timeout, on_event), TextResult)
+
+    def converse(
+        self,
+        audio: bytes,
+        *,
+        format: str = "",
+        language: str = "",
+        history: Messages = (),
+        max_tokens: int = 0,
+        temperature: float | None = None,
+        voice: str = "",
+        transcribe_model: str = "",
+        chat_model: str = "",
+        speak_model: str = "",
+        timeout: float | None = None,
+        request_id: str = "",
+        on_event: OnEvent | None = None,
+    ) -> ConversationResult:
+        """Ask aloud, hear the answer: the realm transcribes, chats and speaks, each on its own worker.
+
+        Progress arrives as Delta events whose `stage` names the step: the transcript once heard,
+        the answer as it is generated, then the speech's progress.
+        """
+        request = conv.converse_request(
+            audio,
+            format=format,
+            language=language,
+            history=history,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            voice=voice,
+            transcribe_model=transcribe_model,
+            chat_model=chat_model,
+            speak_model=speak_model,
+            request_id=request_id or new_request_id(),
+        )
+        return conv.expect_result(self._run(request, timeout, on_event), ConversationResult)
 
     # ------------------------------------------------------------- unary calls --
 

@@ -1,11 +1,14 @@
-"""The five intent kinds by name ("chat" ...), each the IntentRequest payload
-field that carries it, and their `mtor.v1.Kind` enum numbers. The one mapping
-that the client, the realm and the worker share."""
+"""The intent kinds by name ("chat" ...), each the IntentRequest payload field
+that carries it, and their `mtor.v1.Kind` enum numbers. The one mapping that
+the client, the realm and the worker share."""
 from __future__ import annotations
 
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-KINDS: tuple[str, ...] = ("chat", "transcribe", "speak", "imagine", "vision")
+WORKER_KINDS: tuple[str, ...] = ("chat", "transcribe", "speak", "imagine", "vision")
+"""Kinds a worker serves."""
+KINDS: tuple[str, ...] = (*WORKER_KINDS, "converse")
+"""Every kind a caller may ask for; converse the realm composes from the others."""
 
 NUMBERS: dict[str, int] = {name: intent_pb2.Kind.Value(f"KIND_{name.upper()}") for name in KINDS}
 NAMES: dict[int, str] = {number: name for name, number in NUMBERS.items()}

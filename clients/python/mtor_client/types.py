@@ -134,7 +134,16 @@ class ImageResult(_ResultBase):
         return _write(path, self.png)
 
 
-Result: TypeAlias = TextResult | TranscriptResult | AudioResult | ImageResult
+@dataclass(frozen=True)
+class ConversationResult(_ResultBase):
+    """A spoken question answered aloud: what was heard, the answer as text, and spoken."""
+
+    transcript: TranscriptResult
+    answer: TextResult
+    audio: AudioResult
+
+
+Result: TypeAlias = TextResult | TranscriptResult | AudioResult | ImageResult | ConversationResult
 
 
 # ----------------------------------------------------------------- events --
@@ -185,6 +194,7 @@ class Delta:
 
     text: str | None = None
     fraction: float | None = None
+    stage: str | None = None  # in a converse intent, the step: "transcribe", "chat" or "speak"
     _: KW_ONLY
     seq: int = 0
     intent_id: str = ""

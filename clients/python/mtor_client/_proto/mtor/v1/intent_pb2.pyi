@@ -18,6 +18,7 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KIND_SPEAK: _ClassVar[Kind]
     KIND_IMAGINE: _ClassVar[Kind]
     KIND_VISION: _ClassVar[Kind]
+    KIND_CONVERSE: _ClassVar[Kind]
 
 class IntentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +49,7 @@ KIND_TRANSCRIBE: Kind
 KIND_SPEAK: Kind
 KIND_IMAGINE: Kind
 KIND_VISION: Kind
+KIND_CONVERSE: Kind
 INTENT_STATE_UNSPECIFIED: IntentState
 INTENT_STATE_QUEUED: IntentState
 INTENT_STATE_RUNNING: IntentState
@@ -144,14 +146,39 @@ class VisionRequest(_message.Message):
     max_tokens: int
     def __init__(self, image: _Optional[bytes] = ..., prompt: _Optional[str] = ..., max_tokens: _Optional[int] = ...) -> None: ...
 
+class ConverseRequest(_message.Message):
+    __slots__ = ("audio", "format", "language", "history", "max_tokens", "temperature", "voice", "transcribe_model", "chat_model", "speak_model")
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    TRANSCRIBE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    CHAT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SPEAK_MODEL_FIELD_NUMBER: _ClassVar[int]
+    audio: bytes
+    format: AudioFormat
+    language: str
+    history: _containers.RepeatedCompositeFieldContainer[ChatMessage]
+    max_tokens: int
+    temperature: float
+    voice: str
+    transcribe_model: str
+    chat_model: str
+    speak_model: str
+    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., language: _Optional[str] = ..., history: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., voice: _Optional[str] = ..., transcribe_model: _Optional[str] = ..., chat_model: _Optional[str] = ..., speak_model: _Optional[str] = ...) -> None: ...
+
 class IntentRequest(_message.Message):
-    __slots__ = ("model", "chat", "transcribe", "speak", "imagine", "vision", "request_id")
+    __slots__ = ("model", "chat", "transcribe", "speak", "imagine", "vision", "converse", "request_id")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CHAT_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIBE_FIELD_NUMBER: _ClassVar[int]
     SPEAK_FIELD_NUMBER: _ClassVar[int]
     IMAGINE_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
+    CONVERSE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     model: str
     chat: ChatRequest
@@ -159,8 +186,9 @@ class IntentRequest(_message.Message):
     speak: SpeakRequest
     imagine: ImagineRequest
     vision: VisionRequest
+    converse: ConverseRequest
     request_id: str
-    def __init__(self, model: _Optional[str] = ..., chat: _Optional[_Union[ChatRequest, _Mapping]] = ..., transcribe: _Optional[_Union[TranscribeRequest, _Mapping]] = ..., speak: _Optional[_Union[SpeakRequest, _Mapping]] = ..., imagine: _Optional[_Union[ImagineRequest, _Mapping]] = ..., vision: _Optional[_Union[VisionRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., chat: _Optional[_Union[ChatRequest, _Mapping]] = ..., transcribe: _Optional[_Union[TranscribeRequest, _Mapping]] = ..., speak: _Optional[_Union[SpeakRequest, _Mapping]] = ..., imagine: _Optional[_Union[ImagineRequest, _Mapping]] = ..., vision: _Optional[_Union[VisionRequest, _Mapping]] = ..., converse: _Optional[_Union[ConverseRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TextOutput(_message.Message):
     __slots__ = ("text", "tokens")
@@ -214,6 +242,16 @@ class Image(_message.Message):
     seed: int
     def __init__(self, png: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
+class Conversation(_message.Message):
+    __slots__ = ("transcript", "answer", "audio")
+    TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_FIELD_NUMBER: _ClassVar[int]
+    transcript: Transcript
+    answer: TextOutput
+    audio: Audio
+    def __init__(self, transcript: _Optional[_Union[Transcript, _Mapping]] = ..., answer: _Optional[_Union[TextOutput, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ...) -> None: ...
+
 class Usage(_message.Message):
     __slots__ = ("queue_wait_s", "processing_s", "cost")
     QUEUE_WAIT_S_FIELD_NUMBER: _ClassVar[int]
@@ -225,12 +263,13 @@ class Usage(_message.Message):
     def __init__(self, queue_wait_s: _Optional[float] = ..., processing_s: _Optional[float] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class IntentResult(_message.Message):
-    __slots__ = ("kind", "text", "transcript", "audio", "image", "usage", "worker", "realm", "model")
+    __slots__ = ("kind", "text", "transcript", "audio", "image", "conversation", "usage", "worker", "realm", "model")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
     REALM_FIELD_NUMBER: _ClassVar[int]
@@ -240,11 +279,12 @@ class IntentResult(_message.Message):
     transcript: Transcript
     audio: Audio
     image: Image
+    conversation: Conversation
     usage: Usage
     worker: str
     realm: str
     model: str
-    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., text: _Optional[_Union[TextOutput, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., worker: _Optional[str] = ..., realm: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., text: _Optional[_Union[TextOutput, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., conversation: _Optional[_Union[Conversation, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., worker: _Optional[str] = ..., realm: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("code", "message")
@@ -281,12 +321,14 @@ class Started(_message.Message):
     def __init__(self, worker: _Optional[str] = ..., realm: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class Delta(_message.Message):
-    __slots__ = ("text", "fraction")
+    __slots__ = ("text", "fraction", "stage")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     FRACTION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
     text: str
     fraction: float
-    def __init__(self, text: _Optional[str] = ..., fraction: _Optional[float] = ...) -> None: ...
+    stage: Kind
+    def __init__(self, text: _Optional[str] = ..., fraction: _Optional[float] = ..., stage: _Optional[_Union[Kind, str]] = ...) -> None: ...
 
 class Retrying(_message.Message):
     __slots__ = ("attempt", "reason")
