@@ -359,6 +359,8 @@ class Realm:
         request = intent.request.converse
         intent.state, intent.attempts = RUNNING, intent.attempts + 1
         intent.started_at = time.time()
+        _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker="",
+                                             started_at=intent.started_at))
         try:
             heard = await self._step(intent, "transcribe", intent_pb2.IntentRequest(
                 model=request.transcribe_model, transcribe=intent_pb2.TranscribeRequest(
@@ -542,7 +544,6 @@ class Realm:
         for row in rows:
             self._recover_one(row, composed)
         for intent in composed:
-            self._arm_deadline(intent)
             self._spawn(self._converse(intent))
         if rows:
             log.info("recovered %d unfinished intents", len(rows))
@@ -565,8 +566,7 @@ class Realm:
         else:
             self._queues[intent.kind].push(intent.id, intent.user)
             self._report_positions(intent.kind)
-        if intent.kind != COMPOSED:
-            self._arm_deadline(intent)
+        self._arm_deadline(intent)
 
     async def _monitor_loop(self) -> None:
         interval = self.cfg.health.heartbeat_interval_s
