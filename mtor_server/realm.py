@@ -71,7 +71,8 @@ class Realm:
         self._by_request: dict[tuple[str, str], str] = {}
         self._queues = {kind: FairQueue(cfg.queue.max_depth) for kind in WORKER_KINDS}
         self._workers: dict[str, ConnectedWorker] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # writes and sends that close() lets finish
+        self._pipelines: set[asyncio.Task[None]] = set()  # converse intents: stopped at close, resumed at start
         self._monitor: asyncio.Task[None] | None = None
 
     @classmethod
@@ -85,6 +86,8 @@ class Realm:
     async def close(self) -> None:
         if self._monitor:
             self._monitor.cancel()
+        for pipeline in list(self._pipelines):  # their steps are recorded; the next start resumes them
+            pipeline.cancel()
         for worker in list(self._workers.values()):
             worker.send(None)
         if self._tasks:
@@ -93,10 +96,11 @@ class Realm:
             intent.cancel_timers()
         await self.store.close()
 
-    def _spawn(self, coro) -> None:
+    def _spawn(self, coro, into: set[asyncio.Task[None]] | None = None) -> None:
+        tasks = self._tasks if into is None else into
         task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     # ------------------------------------------------------------ intents --
 
@@ -135,7 +139,7 @@ class Realm:
         self._arm_deadline(intent)
         if queue is None:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
-            self._spawn(self._converse(intent))
+            self._spawn(self._converse(intent), self._pipelines)
             return intent.id
         worker = None if len(queue) else pick_worker(self._workers.values(), kind, intent.model)
         if worker is not None:
@@ -544,7 +548,7 @@ class Realm:
         for row in rows:
             self._recover_one(row, composed)
         for intent in composed:
-            self._spawn(self._converse(intent))
+            self._spawn(self._converse(intent), self._pipelines)
         if rows:
             log.info("recovered %d unfinished intents", len(rows))
 

@@ -90,3 +90,11 @@ def test_a_converse_survives_a_realm_restart(cluster):
         result = client.wait(intent_id, timeout=60)
         assert isinstance(result, ConversationResult) and result.answer.text.startswith("echo: echo: ")
         assert client.get(intent_id).state == "succeeded"
+
+
+def test_the_realm_stops_promptly_with_a_converse_in_flight(cluster):
+    realm = cluster.realm()
+    with Client(realm.address) as client:
+        events = client.submit(conv.converse_request(wav(), format="wav"))
+        next(events)  # accepted; its transcribe step waits for a worker that never comes
+    assert realm.proc.terminate(timeout=15) == 0
