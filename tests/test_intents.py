@@ -309,3 +309,11 @@ def test_waiting_intents_see_their_queue_position_change(cluster):
         assert isinstance(next(streams[1]), Started)
         assert (lambda e: (e.queue_position, e.queue_depth))(next(streams[2])) == (1, 1)
         client.cancel(accepted[2].intent_id)
+
+
+def test_results_larger_than_grpcs_default_4_mib_reach_the_client(cluster):
+    realm = cluster.realm()
+    cluster.worker(realm)
+    with Client(realm.address) as client:
+        audio = client.speak("word " * 2000, timeout=60)  # echo: 0.1 s of 16 kHz speech per word
+    assert len(audio.wav) > 6_000_000 and audio.duration_s == pytest.approx(200.0)

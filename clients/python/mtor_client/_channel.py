@@ -17,12 +17,18 @@ TARGET_ENV = "MTOR_REALM"
 TOKEN_ENV = "MTOR_TOKEN"
 USER_AGENT = "mtor-client-python/0.1.0"
 
+# Audio and images travel inside messages: allow what a realm allows by default
+# (gRPC's own limit is 4 MiB, about 90 s of speech as WAV).
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
 # gRPC's own reconnect backoff grows to 2 minutes; capping it like the
 # client's re-attach backoff lets a restarted realm be found within seconds.
 _DEFAULT_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.primary_user_agent", USER_AGENT),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 )
 
 _SECURE_SCHEMES = ("grpcs://", "https://")
