@@ -136,3 +136,17 @@ def test_converse_hears_a_question_and_answers_aloud(models):
     assert "paris" in result.answer.text.lower(), result.answer.text
     assert result.audio.sample_rate == 22050 and result.audio.duration_s > 0.5
     assert result.model == "tiny.en + SmolLM2-135M-Instruct.Q4_1 + en_US-joe-medium"
+
+
+def test_models_can_load_on_first_use_instead_of_at_start(tmp_path: Path):
+    cluster = Cluster(tmp_path)
+    try:
+        realm = cluster.realm()
+        worker = cluster.worker(realm, "lazy", backends="piper", env={"MTOR_WORKER_LOAD_MODELS": "first_use"})
+        assert "piper: loaded" not in worker.output()  # joined and serving, model not yet loaded
+        with Client(realm.address) as client:
+            assert client.speak("Now load.", timeout=120).sample_rate == 22050
+            assert client.speak("Loaded once.", timeout=120).sample_rate == 22050
+        assert worker.output().count("piper: loaded") == 1  # and kept warm
+    finally:
+        cluster.stop()
