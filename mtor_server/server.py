@@ -40,6 +40,11 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def join_address(host: str, port: int) -> str:
+    """HOST:PORT, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
 
@@ -65,7 +70,7 @@ class RealmServer:
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return cls(realm, server, health_servicer, f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+        return cls(realm, server, health_servicer, join_address(host, port))
 
     async def stop(self, grace_s: float = 2.0) -> None:
         await self._health.enter_graceful_shutdown()

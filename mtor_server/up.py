@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .config import Config
-from .server import RealmServer, split_address, wait_for_signal
+from .server import RealmServer, join_address, split_address, wait_for_signal
 
 log = logging.getLogger("mtor.up")
 DRAIN_TIMEOUT_S = 30.0
@@ -16,9 +16,7 @@ DRAIN_TIMEOUT_S = 30.0
 
 def _local_address(address: str) -> str:
     host, port = split_address(address)
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return join_address("127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port)
 
 
 async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int:
@@ -32,6 +30,7 @@ async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int
     waiter = asyncio.create_task(worker.wait())
     signalled = asyncio.create_task(wait_for_signal())
     await asyncio.wait({waiter, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    asked_to_stop = signalled.done()
     if worker.returncode is None:
         worker.terminate()  # the worker drains: running intents finish first
         try:
@@ -43,4 +42,4 @@ async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int
         log.error("the local worker exited with status %s", worker.returncode)
     signalled.cancel()
     await server.stop()
-    return 0 if signalled.done() and not signalled.cancelled() else 1
+    return 0 if asked_to_stop else 1

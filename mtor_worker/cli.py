@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mtor_server.config import Config, WorkerSection
+    from mtor_server.config import Config
 
 
 
@@ -35,11 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory holding mtor.toml (default: $MTOR_DATA_DIR or ~/.mtor)")
     parser.add_argument("--log-level", default=s, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         type=str.upper, help="logging level (default INFO)")
-
-
-def settings_from(args: argparse.Namespace) -> WorkerSection:
-    """The config file's [worker] section with the given flags applied on top."""
-    return config_from(args).worker
 
 
 def config_from(args: argparse.Namespace) -> Config:

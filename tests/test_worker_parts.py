@@ -167,12 +167,12 @@ def test_cli_flags_override_config(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for key in ("REALM", "NAME", "BACKENDS", "MAX_CONCURRENCY", "ECHO_DELAY_S"):
         monkeypatch.delenv(f"MTOR_WORKER_{key}", raising=False)
     (tmp_path / "mtor.toml").write_text('[worker]\nname = "from-file"\nrealm = "r:1"\nmax_concurrency = 7\n')
-    settings = cli.settings_from(_args("--data-dir", str(tmp_path)))
+    settings = cli.config_from(_args("--data-dir", str(tmp_path))).worker
     assert (settings.name, settings.realm, settings.max_concurrency) == ("from-file", "r:1", 7)
     monkeypatch.setenv("MTOR_WORKER_REALM", "env:2")
-    settings = cli.settings_from(_args("--data-dir", str(tmp_path), "--name", "flag",
-                                       "--backend", "echo,a", "--backend", "b",
-                                       "--max-concurrency", "2", "--echo-delay", "0.5"))
+    settings = cli.config_from(_args("--data-dir", str(tmp_path), "--name", "flag",
+                                     "--backend", "echo,a", "--backend", "b",
+                                     "--max-concurrency", "2", "--echo-delay", "0.5")).worker
     assert settings.realm == "env:2" and settings.name == "flag"
     assert settings.backends == ["echo", "a", "b"]
     assert (settings.max_concurrency, settings.echo_delay_s) == (2, 0.5)

@@ -29,8 +29,9 @@ _REGISTRY: dict[str, str] = {
 }
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
-_LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
-                              "diffusers": "diffusers", "transformers": "transformers", "upstream": "urllib"}
+_LIBRARIES: dict[str, str | None] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
+                                     "diffusers": "diffusers", "transformers": "transformers",
+                                     "upstream": None}  # None: needs no library beyond ours
 # the starter model each falls back to when its config names none
 _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
                                                   "piper": starter.piper_voice}
@@ -48,7 +49,7 @@ def resolve_backends(names: list[str], cfg: Config) -> list[str]:
     for name in (n.strip().lower() for n in names):
         if name == AUTO:
             expanded = [b for b, lib in _LIBRARIES.items()
-                        if importlib.util.find_spec(lib) and _has_model(b, cfg)] or ["echo"]
+                        if (lib is None or importlib.util.find_spec(lib)) and _has_model(b, cfg)] or ["echo"]
         else:
             expanded = [name]
         out += [b for b in expanded if b not in out]
