@@ -20,6 +20,9 @@ from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from . import __version__
 from .accounting import intent_cost
+from .admin import AUDIT_SCHEMA, AuditLog
+from .auth import SYSOP, Accounts, Caller, anonymous_allowed
+from .auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from .config import Config
 from .errors import RealmError, not_found
 from .health import Transition
@@ -66,6 +69,8 @@ class Realm:
         self.store = store
         self.started_at = time.time()
         self.notices = NoticeHub(self.name)
+        self.accounts = Accounts(store, anonymous=False)  # replaced by open() with the stored accounts
+        self.audit = AuditLog(store)
         self._seq_base = incarnation << 32
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
@@ -77,8 +82,9 @@ class Realm:
 
     @classmethod
     async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
-        store = await Store.open(data_dir / DB_FILE)
+        store = await Store.open(data_dir / DB_FILE, schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA))
         realm = cls(cfg, store, await store.next_incarnation())
+        realm.accounts = await Accounts.open(store, anonymous_allowed(cfg))
         await realm._recover()
         realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
         return realm
@@ -152,15 +158,19 @@ class Realm:
             self._report_positions(kind)
         return intent.id
 
-    async def follow(self, intent_id: str, after_seq: int = 0) -> AsyncIterator[intent_pb2.IntentEvent]:
-        """The intent's events after `after_seq`, live, up to and including the terminal one."""
+    async def follow(self, intent_id: str, after_seq: int = 0,
+                     caller: Caller | None = None) -> AsyncIterator[intent_pb2.IntentEvent]:
+        """The intent's events after `after_seq`, live, up to and including the terminal one.
+        Without a caller (the realm's own use), anyone's intent."""
         intent = self._live.get(intent_id)
-        if intent is None:
-            row = await self.store.get(intent_id)
-            if row is None or row.finished_at is None:
-                raise not_found(intent_id)
-            yield terminal_event_from_row(row)
-            return
+        if intent is None or caller is not None:
+            found = await self._find(intent_id, caller or _REALM)
+            if not isinstance(found, LiveIntent):
+                if found.finished_at is None:  # recorded but not live: only while the realm starts
+                    raise not_found(intent_id)
+                yield terminal_event_from_row(found)
+                return
+            intent = found
         events: asyncio.Queue[intent_pb2.IntentEvent] = asyncio.Queue()
         for event in intent.history:
             if event.seq > after_seq:
@@ -175,24 +185,31 @@ class Realm:
         finally:
             intent.watchers.discard(events)
 
-    async def cancel(self, intent_id: str) -> int:
-        intent = self._live.get(intent_id)
-        if intent is not None:
-            self._cancel(intent, _error(grpc.StatusCode.CANCELLED, "cancelled by the caller"))
-            return intent.state
-        row = await self.store.get(intent_id)
-        if row is None:
-            raise not_found(intent_id)
-        return row.state
+    async def cancel(self, intent_id: str, caller: Caller) -> int:
+        found = await self._find(intent_id, caller)
+        if isinstance(found, LiveIntent):
+            self._cancel(found, _error(grpc.StatusCode.CANCELLED, "cancelled by the caller"))
+        return found.state
 
-    async def get(self, intent_id: str) -> intents_pb2.IntentInfo:
-        intent = self._live.get(intent_id)
-        if intent is not None:
-            return info_from_live(intent)
-        row = await self.store.get(intent_id)
-        if row is None:
+    async def get(self, intent_id: str, caller: Caller) -> intents_pb2.IntentInfo:
+        found = await self._find(intent_id, caller)
+        return info_from_live(found) if isinstance(found, LiveIntent) else info_from_row(found)
+
+    async def _find(self, intent_id: str, caller: Caller) -> LiveIntent | IntentRow:
+        """The live intent or its stored row, if the caller may see it."""
+        found: LiveIntent | IntentRow | None = self._live.get(intent_id) or await self.store.get(intent_id)
+        if found is None:
             raise not_found(intent_id)
-        return info_from_row(row)
+        if found.user != caller.user and not caller.is_sysop:
+            raise RealmError(grpc.StatusCode.PERMISSION_DENIED, f"intent {intent_id} belongs to another user")
+        return found
+
+    def cancel_user(self, user: str, reason: str) -> int:
+        """Cancel every queued and running intent of `user` (a ban, a terminate); returns how many."""
+        mine = [i for i in self._live.values() if i.user == user and i.state not in TERMINAL]
+        for intent in mine:
+            self._cancel(intent, _error(grpc.StatusCode.CANCELLED, reason))
+        return len(mine)
 
     def describe(self) -> realm_pb2.DescribeResponse:
         response = realm_pb2.DescribeResponse(name=self.name, version=__version__, protocol=PROTOCOL,
@@ -533,10 +550,10 @@ class Realm:
         if transition is Transition.BLACKLISTED:
             text = f"Worker {worker.name} blacklisted" + (f": {detail}" if detail else "")
             log.warning(text)
-            self.notices.publish(text, intents_pb2.NOTICE_LEVEL_WARNING)
+            self.notices.publish(text, intents_pb2.NOTICE_LEVEL_WARNING, sysops_only=True)
         elif transition is Transition.READMITTED:
             log.info("Worker %s readmitted", worker.name)
-            self.notices.publish(f"Worker {worker.name} readmitted")
+            self.notices.publish(f"Worker {worker.name} readmitted", sysops_only=True)
             self._dispatch()
 
     # ------------------------------------------------------- housekeeping --
@@ -594,6 +611,10 @@ class Realm:
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"no worker took this {intent.kind} intent within {self.cfg.queue.max_wait_s:g} s "
                 "(queue.max_wait_s)"))
+
+
+_REALM = Caller("(realm)", SYSOP)
+"""The realm itself, following intents it started (converse steps)."""
 
 
 class _StepFailed(Exception):

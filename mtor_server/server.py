@@ -10,6 +10,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from mtor_client._proto.mtor.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     intents_pb2,
     intents_pb2_grpc,
     realm_pb2,
@@ -20,6 +22,7 @@ from mtor_client._proto.mtor.v1 import (
 
 from .config import Config
 from .realm import Realm
+from .services.admin import AdminService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
@@ -27,6 +30,7 @@ from .services.worker_link import WorkerLinkService
 log = logging.getLogger("mtor.server")
 
 SERVICES = (
+    admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
     intents_pb2.DESCRIPTOR.services_by_name["Intents"].full_name,
     worker_link_pb2.DESCRIPTOR.services_by_name["WorkerLink"].full_name,
     realm_pb2.DESCRIPTOR.services_by_name["RealmInfo"].full_name,
@@ -49,18 +53,22 @@ class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
 
     def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
-                 address: str) -> None:
+                 address: str, first_run: list[str]) -> None:
         self.realm, self._server, self._health, self.address = realm, server, health_servicer, address
+        self.first_run = first_run
+        """What the first start created and shows once (the sysop's and a worker join token)."""
 
     @classmethod
     async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
         realm = await Realm.open(cfg, data_dir)
+        first_run = await realm.accounts.bootstrap()
         limit = cfg.realm.max_message_bytes
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
                                           ("grpc.max_send_message_length", limit)])
         intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(realm), server)
         worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
         realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
+        admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
@@ -70,7 +78,13 @@ class RealmServer:
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return cls(realm, server, health_servicer, join_address(host, port))
+        return cls(realm, server, health_servicer, join_address(host, port), first_run)
+
+    def announce(self, data_dir: Path) -> None:
+        """Tell the operator where the realm is, and (first start only) its secrets."""
+        print(f"mtor realm {self.realm.name!r} listening on {self.address} (data dir {data_dir})", flush=True)
+        for line in self.first_run:
+            print(f"  {line}", flush=True)
 
     async def stop(self, grace_s: float = 2.0) -> None:
         await self._health.enter_graceful_shutdown()
@@ -90,7 +104,7 @@ async def wait_for_signal() -> None:
 async def run_realm(cfg: Config, data_dir: Path) -> int:
     """Serve until SIGTERM or SIGINT."""
     server = await RealmServer.start(cfg, data_dir)
-    print(f"mtor realm {server.realm.name!r} listening on {server.address} (data dir {data_dir})", flush=True)
+    server.announce(data_dir)
     await wait_for_signal()
     log.info("stopping")
     await server.stop()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
+from .auth.accounts import JOIN_TOKEN_ENV
 from .config import Config
 from .server import RealmServer, join_address, split_address, wait_for_signal
 
@@ -21,12 +23,14 @@ def _local_address(address: str) -> str:
 
 async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int:
     server = await RealmServer.start(cfg, data_dir)
-    print(f"mtor realm {server.realm.name!r} listening on {server.address} (data dir {data_dir})", flush=True)
+    server.announce(data_dir)
+    # the local worker gets a join token of its own, revoked when `up` stops
+    join_token, record = await server.realm.accounts.issue_join_token(label="mtor up: local worker")
     command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", _local_address(server.address),
                "--data-dir", str(data_dir)]
     for backend in backends or []:
         command += ["--backend", backend]
-    worker = await asyncio.create_subprocess_exec(*command)
+    worker = await asyncio.create_subprocess_exec(*command, env={**os.environ, JOIN_TOKEN_ENV: join_token})
     waiter = asyncio.create_task(worker.wait())
     signalled = asyncio.create_task(wait_for_signal())
     await asyncio.wait({waiter, signalled}, return_when=asyncio.FIRST_COMPLETED)
@@ -41,5 +45,6 @@ async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int
     else:
         log.error("the local worker exited with status %s", worker.returncode)
     signalled.cancel()
+    await server.realm.accounts.revoke_token(record)
     await server.stop()
     return 0 if asked_to_stop else 1

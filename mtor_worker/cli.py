@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="worker name, unique within the realm (config worker.name; default: host name)")
     parser.add_argument("--backend", metavar="NAME[,NAME]", action="append", default=s,
                         help="backend(s) to run; repeatable or comma-separated (config worker.backends)")
+    parser.add_argument("--join-token", metavar="TOKEN", default=s,
+                        help="the realm's worker join token (default: $MTOR_JOIN_TOKEN)")
     parser.add_argument("--max-concurrency", metavar="N", type=int, default=s,
                         help="most intents run at once (config worker.max_concurrency)")
     parser.add_argument("--echo-delay", metavar="SECONDS", type=float, default=s,
@@ -96,7 +99,8 @@ def main(args: argparse.Namespace) -> int:
     log.info("worker %r starting: realm %s, backends %s, max concurrency %d", settings.name, settings.realm,
              ",".join(resolve_backends(settings.backends, cfg)), settings.max_concurrency)
     try:
-        code = asyncio.run(run_worker(cfg))
+        join_token = getattr(args, "join_token", None) or os.environ.get("MTOR_JOIN_TOKEN", "")
+        code = asyncio.run(run_worker(cfg, join_token=join_token.strip()))
     except KeyboardInterrupt:  # before the signal handlers were installed
         code = 130
     log.info("worker %r stopped (exit code %d)", settings.name, code)

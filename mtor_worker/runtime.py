@@ -137,7 +137,7 @@ class Worker:
     insecure); pass one with TLS credentials once the realm supports them.
     """
 
-    def __init__(self, settings: WorkerSection, backends: Sequence[Backend], *,
+    def __init__(self, settings: WorkerSection, backends: Sequence[Backend], *, join_token: str = "",
                  channel_factory: ChannelFactory | None = None,
                  devices: DeviceMonitor | None = None) -> None:
         if settings.max_concurrency < 1:
@@ -151,6 +151,7 @@ class Worker:
         self.realm_name = ""
         self._serving: list[Backend] = []
         self._channel_factory = channel_factory or insecure_channel
+        self._metadata = (("authorization", f"Bearer {join_token}"),) if join_token else ()
         self._devices = devices or DeviceMonitor()
         self._running: dict[str, _Running] = {}
         self._draining = False
@@ -293,7 +294,7 @@ class Worker:
         channel = self._channel_factory(target)
         try:
             devices = await self._devices.refresh()
-            call = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect()
+            call = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(metadata=self._metadata)
             link = _Link(call)
             try:
                 link.send(worker_link_pb2.WorkerMessage(hello=self._hello(devices)))
@@ -537,7 +538,7 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_worker(cfg: Config, *, channel_factory: ChannelFactory | None = None) -> int:
+async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: ChannelFactory | None = None) -> int:
     """Create the configured backends and run a Worker until it is drained.
 
     Raises ValueError for an unknown backend name before anything starts.
@@ -545,4 +546,4 @@ async def run_worker(cfg: Config, *, channel_factory: ChannelFactory | None = No
     backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends, cfg)]
     if not backends:
         raise ValueError("no backends configured")
-    return await Worker(cfg.worker, backends, channel_factory=channel_factory).run()
+    return await Worker(cfg.worker, backends, join_token=join_token, channel_factory=channel_factory).run()

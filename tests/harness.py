@@ -13,12 +13,18 @@ from typing import Callable
 
 import grpc
 from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
+from mtor_client.admin import AdminClient
 
-# Test defaults: quick heartbeats so that losses are noticed in well under a second.
+SYSOP_TOKEN = "mtor_test-sysop-token"
+JOIN_TOKEN = "mtor_test-join-token"
+# Test defaults: quick heartbeats so that losses are noticed in well under a second; known secrets
+# (a realm takes them on its first start, workers present the join token).
 FAST = {
     "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": "0.2",
     "MTOR_WORKER_RECONNECT_MAX_S": "0.5",
     "HF_HUB_OFFLINE": "1",
+    "MTOR_SYSOP_TOKEN": SYSOP_TOKEN,
+    "MTOR_JOIN_TOKEN": JOIN_TOKEN,
 }
 
 
@@ -79,6 +85,16 @@ class Realm:
     def workers(self, kind: int = 1) -> int:
         """Available workers serving `kind` (default chat)."""
         return next((k.workers for k in self.describe().kinds if k.kind == kind), 0)
+
+    def admin(self) -> AdminClient:
+        """The first sysop's Admin client."""
+        return AdminClient(self.address, token=SYSOP_TOKEN)
+
+    def new_user(self, name: str, role: str = "user") -> str:
+        """Create a user; returns a token for them."""
+        with self.admin() as admin:
+            admin.create_user(name, role)
+            return admin.create_token(name).token
 
     def wait_workers(self, n: int, timeout: float = 15.0) -> None:
         wait_until(lambda: self.workers() == n, timeout, what=f"{n} workers at the realm")

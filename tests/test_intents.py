@@ -174,8 +174,8 @@ def test_one_users_burst_does_not_starve_another(cluster):
 
     async def scenario() -> list[str]:
         finished: list[str] = []
-        async with AsyncClient(realm.address, token="alice") as alice, \
-                AsyncClient(realm.address, token="bob") as bob:
+        async with AsyncClient(realm.address, token=realm.new_user("alice")) as alice, \
+                AsyncClient(realm.address, token=realm.new_user("bob")) as bob:
             blocker = alice.submit(chat_request("!sleep 1"))
             await anext(blocker)
 

@@ -6,6 +6,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from harness import JOIN_TOKEN, SYSOP_TOKEN
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, worker_link_pb2, worker_link_pb2_grpc
 
 SERVICES = {"mtor.v1.Intents", "mtor.v1.WorkerLink", "mtor.v1.RealmInfo", "grpc.health.v1.Health",
@@ -123,9 +124,11 @@ def test_unknown_intent_id_is_not_found_and_empty_id_is_invalid(cluster, method)
             assert text in e.value.details()
 
 
-def _connect_error(address: str, first: worker_link_pb2.WorkerMessage) -> grpc.RpcError:
+def _connect_error(address: str, first: worker_link_pb2.WorkerMessage,
+                   join_token: str | None = JOIN_TOKEN) -> grpc.RpcError:
+    metadata = [("authorization", f"Bearer {join_token}")] if join_token is not None else []
     with grpc.insecure_channel(address) as channel:
-        stream = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(iter([first]), timeout=5)
+        stream = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(iter([first]), timeout=5, metadata=metadata)
         with pytest.raises(grpc.RpcError) as e:
             list(stream)
     return e.value
@@ -153,4 +156,10 @@ def test_a_worker_that_does_not_fit_is_refused_with_the_reason(cluster):
     for first, code, text in cases:
         error = _connect_error(realm.address, first)
         assert error.code() == code and text in error.details(), (error.code(), error.details())
+    good = worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+        name="w", capabilities=chat, max_concurrency=1, protocol=1))
+    for token, text in [(None, "a worker needs a join token"), ("mtor_not-the-token", "unknown join token"),
+                        (SYSOP_TOKEN, "unknown join token")]:  # a user's token does not let a worker in
+        error = _connect_error(realm.address, good, join_token=token)
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED and text in error.details(), error.details()
     assert realm.workers() == 0 and realm.describe().name

@@ -5,7 +5,7 @@ import asyncio
 import signal
 import threading
 
-from harness import wait_until
+from harness import SYSOP_TOKEN, wait_until
 from mtor_client import AsyncClient, Client, Delta, Finished, Internal, Retrying, Started
 from mtor_client._proto.mtor.v1 import intent_pb2
 
@@ -116,14 +116,15 @@ def test_health_falls_to_blacklist_and_readmits(cluster):
     realm = cluster.realm({"MTOR_HEALTH_READMIT_AFTER_S": "1.5", "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": "1"})
     cluster.worker(realm, "w1", concurrency=32)
     notices: list[str] = []
+    users_notices: list[str] = []
 
     async def scenario() -> None:
-        async with AsyncClient(realm.address) as client:
-            async def listen() -> None:
-                async for notice in client.notices():
-                    notices.append(notice.text)
+        async with AsyncClient(realm.address, token=SYSOP_TOKEN) as sysop, AsyncClient(realm.address) as client:
+            async def listen(who: AsyncClient, into: list[str]) -> None:
+                async for notice in who.notices():
+                    into.append(notice.text)
 
-            listener = asyncio.create_task(listen())
+            listener = asyncio.gather(listen(sysop, notices), listen(client, users_notices))
             await asyncio.sleep(0.2)
 
             async def fail() -> None:
@@ -149,6 +150,7 @@ def test_health_falls_to_blacklist_and_readmits(cluster):
 
     asyncio.run(scenario())
     assert "Worker w1 blacklisted" in notices and "Worker w1 readmitted" in notices
+    assert users_notices == []  # worker health is the sysop's business
     assert realm.workers() == 1
     with Client(realm.address) as client:
         assert client.chat("healthy again", timeout=10).worker == "w1"

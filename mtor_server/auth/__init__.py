@@ -1,3 +1,3 @@
-from .identity import ANONYMOUS, Identity, identify
+from .accounts import ANONYMOUS, SYSOP, USER, Accounts, Caller, Token, User, anonymous_allowed
 
-__all__ = ["ANONYMOUS", "Identity", "identify"]
+__all__ = ["ANONYMOUS", "SYSOP", "USER", "Accounts", "Caller", "Token", "User", "anonymous_allowed"]

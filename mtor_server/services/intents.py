@@ -7,7 +7,6 @@ from typing import AsyncIterator
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 
-from ..auth import identify
 from ..errors import invalid
 from ..realm import Realm
 from ._status import streaming, unary
@@ -26,31 +25,36 @@ class IntentsService(intents_pb2_grpc.IntentsServicer):
     @streaming
     async def Submit(self, request: intents_pb2.SubmitRequest,
                      context: grpc.aio.ServicerContext) -> AsyncIterator[intent_pb2.IntentEvent]:
-        identity = identify(context.invocation_metadata())
+        caller = self.realm.accounts.caller(context.invocation_metadata())
         remaining = context.time_remaining()
         deadline = time.time() + remaining if remaining is not None else None
-        intent_id = await self.realm.submit(identity.user, request.intent, deadline)
+        intent_id = await self.realm.submit(caller.user, request.intent, deadline)
         async for event in self.realm.follow(intent_id):
             yield event
 
     @unary
     async def Cancel(self, request: intents_pb2.CancelRequest,
                      context: grpc.aio.ServicerContext) -> intents_pb2.CancelResponse:
-        return intents_pb2.CancelResponse(state=await self.realm.cancel(_intent_id(request.intent_id)))
+        caller = self.realm.accounts.caller(context.invocation_metadata())
+        return intents_pb2.CancelResponse(state=await self.realm.cancel(_intent_id(request.intent_id), caller))
 
     @unary
     async def Get(self, request: intents_pb2.GetRequest, context: grpc.aio.ServicerContext) -> intents_pb2.GetResponse:
-        return intents_pb2.GetResponse(intent=await self.realm.get(_intent_id(request.intent_id)))
+        caller = self.realm.accounts.caller(context.invocation_metadata())
+        return intents_pb2.GetResponse(intent=await self.realm.get(_intent_id(request.intent_id), caller))
 
     @streaming
     async def Watch(self, request: intents_pb2.WatchRequest,
                     context: grpc.aio.ServicerContext) -> AsyncIterator[intent_pb2.IntentEvent]:
-        async for event in self.realm.follow(_intent_id(request.intent_id), request.after_seq):
+        caller = self.realm.accounts.caller(context.invocation_metadata())
+        async for event in self.realm.follow(_intent_id(request.intent_id), request.after_seq, caller):
             yield event
 
+    @streaming
     async def Notices(self, request: intents_pb2.NoticesRequest,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[intents_pb2.Notice]:
-        queue = self.realm.notices.subscribe()
+        caller = self.realm.accounts.caller(context.invocation_metadata())
+        queue = self.realm.notices.subscribe(caller)
         try:
             while True:
                 yield await queue.get()

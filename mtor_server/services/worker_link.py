@@ -23,6 +23,10 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
     async def Connect(self, request_iterator: AsyncIterator[worker_link_pb2.WorkerMessage],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[worker_link_pb2.RealmMessage]:
         try:
+            self.realm.accounts.check_join(context.invocation_metadata())
+        except RealmError as e:
+            await context.abort(e.code, e.message)
+        try:
             first = await asyncio.wait_for(anext(request_iterator), HELLO_TIMEOUT_S)
         except (StopAsyncIteration, asyncio.TimeoutError):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "send hello first")

@@ -88,11 +88,13 @@ class Store:
         self._closing = False
 
     @classmethod
-    async def open(cls, path: Path) -> "Store":
+    async def open(cls, path: Path, schemas: Sequence[str] = ()) -> "Store":
+        """Open (creating) the database; `schemas` are the other tables' CREATE statements."""
         db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        await db.executescript(SCHEMA)
+        for schema in (SCHEMA, *schemas):
+            await db.executescript(schema)
         return cls(db)
 
     async def close(self) -> None:
@@ -102,6 +104,10 @@ class Store:
         await self._db.close()
 
     # -- writes (group-committed, in submission order) --
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> asyncio.Future[None]:
+        """Any other table's write, committed with whatever else is pending; resolves after the commit."""
+        return self._write(sql, params)
 
     def _write(self, sql: str, params: Sequence[Any]) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -162,6 +168,10 @@ class Store:
                                        error_message, id))
 
     # -- reads --
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._db.execute(sql, params) as cur:
+            return [tuple(row) async for row in cur]
 
     async def get(self, id: str) -> IntentRow | None:
         async with self._db.execute(f"SELECT {_COLUMNS} FROM intents WHERE id = ?", (id,)) as cur:

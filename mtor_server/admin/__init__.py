@@ -1,0 +1,4 @@
+from .audit import SCHEMA as AUDIT_SCHEMA
+from .audit import AuditLog
+
+__all__ = ["AUDIT_SCHEMA", "AuditLog"]

@@ -1,0 +1,165 @@
+"""mtor.v1.Admin: the sysop's calls. Each checks the caller is a sysop and
+writes what it changed to the audit log."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import grpc
+from mtor_client._proto.mtor.v1 import admin_pb2, admin_pb2_grpc
+
+from ..auth import SYSOP, USER, Caller, Token, User
+from ..auth.accounts import JOIN_TOKEN
+from ..errors import invalid
+from ..realm import Realm
+from ._status import unary
+
+_ROLES = {admin_pb2.ROLE_USER: USER, admin_pb2.ROLE_SYSOP: SYSOP}
+_ROLE_PROTO = {v: k for k, v in _ROLES.items()}
+
+
+def sysop_call(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse callers who are not sysops; hand the handler the caller."""
+
+    @unary
+    @functools.wraps(handler)
+    async def wrapper(self: "AdminService", request: Any, context: grpc.aio.ServicerContext) -> Any:
+        caller = self.realm.accounts.sysop(context.invocation_metadata())
+        return await handler(self, request, caller)
+
+    return wrapper
+
+
+def _role(value: int, default: str | None = None) -> str:
+    if value == admin_pb2.ROLE_UNSPECIFIED and default is not None:
+        return default
+    if value not in _ROLES:
+        raise invalid(f"role {value} is not ROLE_USER or ROLE_SYSOP")
+    return _ROLES[value]
+
+
+def _name(value: str, field: str = "name") -> str:
+    if not value.strip():
+        raise invalid(f"{field} is empty")
+    return value.strip()
+
+
+class AdminService(admin_pb2_grpc.AdminServicer):
+    def __init__(self, realm: Realm) -> None:
+        self.realm = realm
+        self.accounts = realm.accounts
+
+    async def _audit(self, caller: Caller, action: str, target: str = "", detail: str = "") -> None:
+        await self.realm.audit.record(caller.user, action, target, detail)
+
+    def _user_info(self, user: User) -> admin_pb2.UserInfo:
+        info = admin_pb2.UserInfo(name=user.name, role=_ROLE_PROTO[user.role], banned=user.banned_at is not None,
+                                  ban_reason=user.ban_reason,
+                                  live_tokens=sum(1 for t in self.accounts.tokens(user.name) if t.alive()))
+        info.created_at.FromNanoseconds(int(user.created_at * 1e9))
+        return info
+
+    # ------------------------------------------------------------- users --
+
+    @sysop_call
+    async def ListUsers(self, request: admin_pb2.ListUsersRequest, caller: Caller) -> admin_pb2.ListUsersResponse:
+        return admin_pb2.ListUsersResponse(users=[self._user_info(u) for u in self.accounts.users()])
+
+    @sysop_call
+    async def CreateUser(self, request: admin_pb2.CreateUserRequest, caller: Caller) -> admin_pb2.UserInfo:
+        user = await self.accounts.create_user(_name(request.name), _role(request.role, USER))
+        await self._audit(caller, "CreateUser", user.name, f"role {user.role}")
+        return self._user_info(user)
+
+    @sysop_call
+    async def SetRole(self, request: admin_pb2.SetRoleRequest, caller: Caller) -> admin_pb2.UserInfo:
+        user = await self.accounts.set_role(_name(request.name), _role(request.role))
+        await self._audit(caller, "SetRole", user.name, f"role {user.role}")
+        return self._user_info(user)
+
+    @sysop_call
+    async def BanUser(self, request: admin_pb2.BanUserRequest, caller: Caller) -> admin_pb2.UserInfo:
+        name = _name(request.name)
+        if name == caller.user:
+            raise invalid("a sysop cannot ban themselves")
+        user = await self.accounts.ban(name, request.reason.strip())
+        cancelled = self.realm.cancel_user(name, "cancelled: the user was banned"
+                                           + (f" ({user.ban_reason})" if user.ban_reason else ""))
+        await self._audit(caller, "BanUser", name, f"{request.reason.strip()}; {cancelled} intents cancelled")
+        return self._user_info(user)
+
+    @sysop_call
+    async def UnbanUser(self, request: admin_pb2.UnbanUserRequest, caller: Caller) -> admin_pb2.UserInfo:
+        user = await self.accounts.unban(_name(request.name))
+        await self._audit(caller, "UnbanUser", user.name)
+        return self._user_info(user)
+
+    @sysop_call
+    async def TerminateUser(self, request: admin_pb2.TerminateUserRequest,
+                            caller: Caller) -> admin_pb2.TerminateUserResponse:
+        name = _name(request.name)
+        cancelled = self.realm.cancel_user(name, "cancelled by the sysop")
+        await self._audit(caller, "TerminateUser", name, f"{cancelled} intents cancelled")
+        return admin_pb2.TerminateUserResponse(cancelled=cancelled)
+
+    # ------------------------------------------------------------ tokens --
+
+    @sysop_call
+    async def CreateToken(self, request: admin_pb2.CreateTokenRequest,
+                          caller: Caller) -> admin_pb2.CreateTokenResponse:
+        if request.purpose == admin_pb2.TOKEN_PURPOSE_JOIN:
+            if request.user:
+                raise invalid("user must be empty for a join token")
+            secret, token = await self.accounts.issue_join_token(label=request.label, ttl_s=request.ttl_s)
+        elif request.purpose in (admin_pb2.TOKEN_PURPOSE_USER, admin_pb2.TOKEN_PURPOSE_UNSPECIFIED):
+            secret, token = await self.accounts.issue_token(_name(request.user, "user"), label=request.label,
+                                                            ttl_s=request.ttl_s)
+        else:
+            raise invalid(f"purpose {request.purpose} is not a TokenPurpose")
+        await self._audit(caller, "CreateToken", token.prefix,
+                          f"{token.purpose} token" + (f" for {token.user}" if token.user else ""))
+        return admin_pb2.CreateTokenResponse(token=secret, info=_token_info(token))
+
+    @sysop_call
+    async def ListTokens(self, request: admin_pb2.ListTokensRequest, caller: Caller) -> admin_pb2.ListTokensResponse:
+        tokens = self.accounts.tokens(request.user or None)
+        return admin_pb2.ListTokensResponse(tokens=[_token_info(t) for t in tokens
+                                                    if request.include_dead or t.alive()])
+
+    @sysop_call
+    async def RevokeToken(self, request: admin_pb2.RevokeTokenRequest, caller: Caller) -> admin_pb2.TokenInfo:
+        token = await self.accounts.revoke(_name(request.prefix, "prefix"))
+        await self._audit(caller, "RevokeToken", token.prefix, token.user)
+        return _token_info(token)
+
+    # ----------------------------------------------------------- notices --
+
+    @sysop_call
+    async def Broadcast(self, request: admin_pb2.BroadcastRequest, caller: Caller) -> admin_pb2.BroadcastResponse:
+        text = _name(request.text, "text")
+        recipients = self.realm.notices.publish(text)
+        await self._audit(caller, "Broadcast", "", text)
+        return admin_pb2.BroadcastResponse(recipients=recipients)
+
+    # ------------------------------------------------------------- audit --
+
+    @sysop_call
+    async def ListAudit(self, request: admin_pb2.ListAuditRequest, caller: Caller) -> admin_pb2.ListAuditResponse:
+        response = admin_pb2.ListAuditResponse()
+        for entry in await self.realm.audit.latest(request.limit or 100):
+            out = response.entries.add(actor=entry.actor, action=entry.action, target=entry.target,
+                                       detail=entry.detail)
+            out.time.FromNanoseconds(int(entry.time * 1e9))
+        return response
+
+
+def _token_info(token: Token) -> admin_pb2.TokenInfo:
+    info = admin_pb2.TokenInfo(prefix=token.prefix, user=token.user, label=token.label,
+                               purpose=admin_pb2.TOKEN_PURPOSE_JOIN if token.purpose == JOIN_TOKEN
+                               else admin_pb2.TOKEN_PURPOSE_USER)
+    info.created_at.FromNanoseconds(int(token.created_at * 1e9))
+    if token.expires_at is not None:
+        info.expires_at.FromNanoseconds(int(token.expires_at * 1e9))
+    if token.revoked_at is not None:
+        info.revoked_at.FromNanoseconds(int(token.revoked_at * 1e9))
+    return info
