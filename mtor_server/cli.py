@@ -9,6 +9,8 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mtor_client import TLS
+
     from .config import Config
 
 DEFAULT_REALM = "127.0.0.1:7070"
@@ -37,8 +39,18 @@ def _add_realm_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_client_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--realm", metavar="HOST:PORT", default=os.environ.get("MTOR_REALM", DEFAULT_REALM),
-                   help="realm to call (default $MTOR_REALM or %(default)s)")
+                   help="realm to call; grpcs://HOST:PORT for TLS (default $MTOR_REALM or %(default)s)")
     p.add_argument("--token", default=os.environ.get("MTOR_TOKEN"), help="bearer token (default $MTOR_TOKEN)")
+    p.add_argument("--data-dir", metavar="DIR", help="where mtor.toml with the [tls] client settings is, if "
+                   "anywhere (default $MTOR_DATA_DIR or ~/.mtor); MTOR_TLS_* variables override it")
+
+
+def _client_tls(args: argparse.Namespace) -> TLS | None:
+    """The [tls] client settings (config file if present, MTOR_TLS_* variables); None: no TLS material."""
+    from .config import data_dir, load_section
+    from .tls import client_tls
+
+    return client_tls(load_section(data_dir(args.data_dir), "tls"))
 
 
 def cmd_realm(args: argparse.Namespace) -> int:
@@ -82,7 +94,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     prompt = " ".join(args.prompt)
     try:
-        with Client(args.realm, token=args.token) as client:
+        with Client(args.realm, token=args.token, tls=_client_tls(args)) as client:
             stream = client.chat_stream(prompt, model=args.model, max_tokens=args.max_tokens,
                                         temperature=args.temperature, timeout=args.timeout,
                                         on_event=_show_progress)
@@ -102,7 +114,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from mtor_client import Client, MtorError
 
     try:
-        with Client(args.realm, token=args.token) as client:
+        with Client(args.realm, token=args.token, tls=_client_tls(args)) as client:
             info = client.describe(timeout=args.timeout)
     except MtorError as e:
         print(f"mtor: realm {args.realm} is not answering: {e}", file=sys.stderr)

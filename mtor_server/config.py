@@ -46,6 +46,22 @@ class AuthSection:
 
 
 @dataclass
+class TlsSection:
+    cert_file: str = _opt("", "Realm: its certificate chain, a PEM file. Set it and key_file to serve TLS only; "
+                          "leave both empty for plaintext. The certificate must name the address clients use "
+                          "(for `mtor up`: IP 127.0.0.1 among its subjectAltNames).")
+    key_file: str = _opt("", "Realm: the private key of cert_file, a PEM file.")
+    client_ca_file: str = _opt("", "Realm: PEM CA certificate(s); set, mutual TLS: every client and worker must "
+                               "present a certificate signed by it. Empty: clients need no certificate.")
+    ca_file: str = _opt("", "Workers and the mtor command: PEM CA certificate(s) that sign the realm's certificate. "
+                        "Set, they use TLS; empty, they use TLS with the system's roots only for a realm written "
+                        "grpcs://HOST:PORT.")
+    client_cert_file: str = _opt("", "Workers and the mtor command: their certificate chain, a PEM file, for a "
+                                 "realm that requires mutual TLS (turns TLS on).")
+    client_key_file: str = _opt("", "Workers and the mtor command: the private key of client_cert_file, a PEM file.")
+
+
+@dataclass
 class QueueSection:
     max_depth: int = _opt(100, "Most intents waiting per kind; beyond it Submit answers RESOURCE_EXHAUSTED.")
     max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with "
@@ -76,8 +92,32 @@ class TimeoutsSection:
 
 @dataclass
 class CostsSection:
-    base: float = _opt(0.01, "Charge per served intent, in the realm's billing unit.")
-    per_second: float = _opt(0.001, "Charge per second of processing time (queue wait is never billed).")
+    # cost of a served intent = <kind>_base + <kind>_per_second x processing seconds; queue wait is never
+    # billed, nor are failed or cancelled intents
+    chat_base: float = _opt(0.01, "Charge per served chat intent, in the realm's billing unit.")
+    chat_per_second: float = _opt(0.001, "Charge per second of chat processing.")
+    transcribe_base: float = _opt(0.01, "Charge per served transcribe intent.")
+    transcribe_per_second: float = _opt(0.001, "Charge per second of transcribe processing.")
+    speak_base: float = _opt(0.01, "Charge per served speak intent.")
+    speak_per_second: float = _opt(0.001, "Charge per second of speak processing.")
+    imagine_base: float = _opt(0.01, "Charge per served imagine intent.")
+    imagine_per_second: float = _opt(0.001, "Charge per second of imagine processing.")
+    vision_base: float = _opt(0.01, "Charge per served vision intent.")
+    vision_per_second: float = _opt(0.001, "Charge per second of vision processing.")
+
+    def rates(self, kind: str) -> tuple[float, float]:
+        """(base, per second) for a kind the workers serve."""
+        return float(getattr(self, f"{kind}_base")), float(getattr(self, f"{kind}_per_second"))
+
+
+@dataclass
+class QuotasSection:
+    requests_per_minute: int = _opt(0, "Intents a user may submit per minute (sliding window); 0: no limit. "
+                                    "Admin SetQuota sets it per user.")
+    budget: float = _opt(0.0, "Cost a user may spend per budget period; 0: no limit. Admin SetQuota sets it per "
+                         "user.")
+    budget_period_s: float = _opt(86400.0, "Length of a budget period, in seconds (periods start at multiples of "
+                                  "it since the Unix epoch, UTC).")
 
 
 @dataclass
@@ -190,11 +230,13 @@ class UpstreamSection:
 class Config:
     realm: RealmSection = field(default_factory=RealmSection)
     auth: AuthSection = field(default_factory=AuthSection)
+    tls: TlsSection = field(default_factory=TlsSection)
     queue: QueueSection = field(default_factory=QueueSection)
     health: HealthSection = field(default_factory=HealthSection)
     dispatch: DispatchSection = field(default_factory=DispatchSection)
     timeouts: TimeoutsSection = field(default_factory=TimeoutsSection)
     costs: CostsSection = field(default_factory=CostsSection)
+    quotas: QuotasSection = field(default_factory=QuotasSection)
     store: StoreSection = field(default_factory=StoreSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
     llama: LlamaSection = field(default_factory=LlamaSection)
@@ -233,12 +275,26 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
         raise ConfigError(f"{where}: cannot read {value!r} as {type(like).__name__}") from None
 
 
+_WORKER_KINDS = ("chat", "transcribe", "speak", "imagine", "vision")
+RENAMED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("costs", "base"): tuple(f"{kind}_base" for kind in _WORKER_KINDS),
+    ("costs", "per_second"): tuple(f"{kind}_per_second" for kind in _WORKER_KINDS),
+}
+"""Keys of earlier versions -> the keys that replaced them, so that an mtor.toml written by an
+earlier version still loads (its value goes to each new key the file does not set itself)."""
+
+
 def apply(cfg: Config, values: Mapping[str, Mapping[str, Any]], source: str) -> None:
     """Set values given as {section: {key: value}}; unknown names are errors."""
     for section_name, items in values.items():
         section = getattr(cfg, section_name, None)
         if section is None or not dataclasses.is_dataclass(section):
             raise ConfigError(f"{source}: unknown section [{section_name}]")
+        items = dict(items)
+        for key in [k for k in items if (section_name, k) in RENAMED]:
+            value = items.pop(key)
+            for new_key in RENAMED[(section_name, key)]:
+                items.setdefault(new_key, value)
         for key, value in items.items():
             if not hasattr(section, key):
                 raise ConfigError(f"{source}: unknown key {section_name}.{key}")
@@ -280,6 +336,13 @@ def _toml(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
 def load(data_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read `data_dir/mtor.toml`, creating the dir and a full default file on first run."""
     environ = os.environ if environ is None else environ
@@ -287,11 +350,21 @@ def load(data_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
     path = data_dir / CONFIG_FILE
     cfg = Config()
     if path.exists():
-        try:
-            apply(cfg, tomllib.loads(path.read_text()), str(path))
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path}: {e}") from None
+        apply(cfg, _parse(path), str(path))
     else:
         path.write_text(render(cfg))
     apply(cfg, env_overrides(environ), "environment")
     return cfg
+
+
+def load_section(data_dir: Path, name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One section (e.g. "tls") of `data_dir/mtor.toml`, if the file is there, with its MTOR_<NAME>_*
+    variables. Writes nothing and reads no other section: a client command must not trip over realm
+    settings it does not use (or that an older version wrote)."""
+    environ = os.environ if environ is None else environ
+    cfg = Config()
+    path = data_dir / CONFIG_FILE
+    if path.exists():
+        apply(cfg, {name: _parse(path).get(name, {})}, str(path))
+    apply(cfg, {name: env_overrides(environ).get(name, {})}, "environment")
+    return getattr(cfg, name)

@@ -7,10 +7,18 @@ import grpc
 class RealmError(Exception):
     """Becomes the status of the call that raised it."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s
+        """For RESOURCE_EXHAUSTED: when trying again can succeed (sent as `retry-after` trailing metadata)."""
+
+    @property
+    def trailers(self) -> tuple[tuple[str, str], ...]:
+        if self.retry_after_s is None:
+            return ()
+        return (("retry-after", f"{max(0.0, self.retry_after_s):.3f}"),)
 
 
 def invalid(message: str) -> RealmError:

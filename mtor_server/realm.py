@@ -19,7 +19,7 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worke
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from . import __version__
-from .accounting import intent_cost
+from .accounting import LEDGER_SCHEMA, QUOTA_SCHEMA, Ledger, LedgerRow, Presence, Quotas, intent_cost
 from .admin import AUDIT_SCHEMA, AuditLog
 from .auth import SYSOP, Accounts, Caller, anonymous_allowed
 from .auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
@@ -71,6 +71,9 @@ class Realm:
         self.notices = NoticeHub(self.name)
         self.accounts = Accounts(store, anonymous=False)  # replaced by open() with the stored accounts
         self.audit = AuditLog(store)
+        self.ledger = Ledger(store, SUCCEEDED)
+        self.quotas = Quotas(cfg.quotas, store)  # open() loads the overrides and this period's spending
+        self.presence = Presence(store)
         self._seq_base = incarnation << 32
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
@@ -79,12 +82,17 @@ class Realm:
         self._tasks: set[asyncio.Task[None]] = set()  # writes and sends that close() lets finish
         self._pipelines: set[asyncio.Task[None]] = set()  # converse intents: stopped at close, resumed at start
         self._monitor: asyncio.Task[None] | None = None
+        self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
+        self._watchers: set[asyncio.Event] = set()  # WatchRealm streams, woken by every change
 
     @classmethod
     async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
-        store = await Store.open(data_dir / DB_FILE, schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA))
+        store = await Store.open(data_dir / DB_FILE,
+                                 schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA))
         realm = cls(cfg, store, await store.next_incarnation())
         realm.accounts = await Accounts.open(store, anonymous_allowed(cfg))
+        realm.quotas = await Quotas.open(cfg.quotas, store, realm.ledger)
+        realm.presence = await Presence.open(store)
         await realm._recover()
         realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
         return realm
@@ -110,8 +118,10 @@ class Realm:
 
     # ------------------------------------------------------------ intents --
 
-    async def submit(self, user: str, request: intent_pb2.IntentRequest, deadline: float | None) -> str:
-        """Validate, record and queue (or start) an intent; returns its id."""
+    async def submit(self, user: str, request: intent_pb2.IntentRequest, deadline: float | None,
+                     metered: bool = True) -> str:
+        """Validate, record and queue (or start) an intent; returns its id. A metered submission
+        counts against the user's quota (a converse intent's steps do not: the intent did)."""
         kind = validate_intent(request, self.cfg.realm.max_payload_bytes)
         if request.request_id:
             existing = self._by_request.get((user, request.request_id))
@@ -120,6 +130,8 @@ class Realm:
                 existing = row.id if row else None
             if existing is not None:
                 return existing
+        if metered:
+            self.quotas.admit(user)
         queue = self._queues.get(kind)  # None for a composed intent: it waits in its steps' queues
         if queue is not None:
             try:
@@ -185,10 +197,10 @@ class Realm:
         finally:
             intent.watchers.discard(events)
 
-    async def cancel(self, intent_id: str, caller: Caller) -> int:
+    async def cancel(self, intent_id: str, caller: Caller, reason: str = "cancelled by the caller") -> int:
         found = await self._find(intent_id, caller)
         if isinstance(found, LiveIntent):
-            self._cancel(found, _error(grpc.StatusCode.CANCELLED, "cancelled by the caller"))
+            self._cancel(found, _error(grpc.StatusCode.CANCELLED, reason))
         return found.state
 
     async def get(self, intent_id: str, caller: Caller) -> intents_pb2.IntentInfo:
@@ -228,7 +240,21 @@ class Realm:
 
     # ---------------------------------------------------------- lifecycle --
 
+    def watch_changes(self) -> asyncio.Event:
+        """An event set at every change of workers or intents (WatchRealm); pass it to unwatch_changes."""
+        changed = asyncio.Event()
+        self._watchers.add(changed)
+        return changed
+
+    def unwatch_changes(self, changed: asyncio.Event) -> None:
+        self._watchers.discard(changed)
+
+    def _changed(self) -> None:
+        for watcher in self._watchers:
+            watcher.set()
+
     def _emit(self, intent: LiveIntent, **event: object) -> None:
+        self._changed()
         intent.seq += 1
         message = intent_pb2.IntentEvent(intent_id=intent.id, seq=self._seq_base + intent.seq, **event)
         message.time.FromNanoseconds(time.time_ns())
@@ -328,6 +354,7 @@ class Realm:
             self._report_positions(intent.kind)
         intent.state, intent.result, intent.error = state, result, error
         intent.finished_at = time.time()
+        accounted = self._account(intent)
         intent.seq += 1
         event = terminal_event(intent.id, self._seq_base + intent.seq, intent.finished_at, result, error)
         written = self.store.mark_finished(
@@ -335,16 +362,31 @@ class Realm:
             final_seq=event.seq, result=result.SerializeToString() if result is not None else None,
             error_code=error.code if error is not None else None,
             error_message=error.message if error is not None else None)
-        self._spawn(self._send_terminal(intent, event, written))
+        self._spawn(self._send_terminal(intent, event, asyncio.gather(accounted, written)))
+
+    def _account(self, intent: LiveIntent) -> asyncio.Future[None]:
+        """The intent's ledger row, queued before its outcome so that both commit before it is sent."""
+        finished = intent.finished_at or time.time()
+        started = intent.started_at if intent.started_at is not None else finished
+        usage = intent.result.usage if intent.result is not None else None
+        # a converse intent is billed through its steps, each an intent of its own
+        cost = usage.cost if usage is not None and intent.kind != COMPOSED else 0.0
+        row = LedgerRow(intent.id, intent.user, intent.kind, intent.model, intent.worker, self.name,
+                        usage.queue_wait_s if usage is not None else started - intent.created_at,
+                        usage.processing_s if usage is not None else finished - started,
+                        cost, intent.state, finished)
+        self.quotas.charge(intent.user, cost, finished)
+        return self.ledger.record(row)
 
     async def _send_terminal(self, intent: LiveIntent, event: intent_pb2.IntentEvent,
-                             written: asyncio.Future[None]) -> None:
+                             written: asyncio.Future[object]) -> None:
         try:
             await written
         except Exception:
             log.error("intent %s: its outcome could not be recorded; sending it anyway", intent.id)
         self._publish(intent, event)
         self._forget(intent)
+        self._changed()
 
     def _forget(self, intent: LiveIntent) -> None:
         self._live.pop(intent.id, None)
@@ -420,7 +462,7 @@ class Realm:
         if intent.state in TERMINAL:
             raise _StepFailed(intent.error or _error(grpc.StatusCode.CANCELLED, "cancelled"))
         request.request_id = f"{intent.id}/{kind}"
-        intent.step_id = await self.submit(intent.user, request, intent.deadline)
+        intent.step_id = await self.submit(intent.user, request, intent.deadline, metered=False)
         stage = to_proto(kind)
         async for event in self.follow(intent.step_id):
             which = event.WhichOneof("event")
@@ -448,6 +490,9 @@ class Realm:
                              f"worker speaks WorkerLink protocol {hello.protocol}; this realm speaks {PROTOCOL}")
         if not hello.name.strip():
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.name is empty")
+        if hello.name in self._removed:
+            raise RealmError(grpc.StatusCode.PERMISSION_DENIED,
+                             f"worker {hello.name} was removed by the sysop (Admin ReadmitWorker lets it back)")
         if hello.max_concurrency < 1:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.max_concurrency must be at least 1")
         capabilities: dict[str, frozenset[str]] = {}
@@ -468,6 +513,7 @@ class Realm:
         worker.send(worker_link_pb2.RealmMessage(welcome=worker_link_pb2.Welcome(
             worker_id=worker.id, realm=self.name, heartbeat_interval_s=self.cfg.health.heartbeat_interval_s)))
         self._workers[worker.id] = worker
+        self._changed()
         log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
                  worker.max_concurrency)
         self._dispatch()
@@ -477,6 +523,7 @@ class Realm:
         """Take a worker out at once; its running intents go to other workers."""
         if self._workers.pop(worker.id, None) is None:
             return
+        self._changed()
         worker.send(None)
         if worker.draining and not worker.running:
             log.info("worker %s left after draining", worker.name)
@@ -493,6 +540,7 @@ class Realm:
         now = time.monotonic()
         late = now - worker.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
         worker.last_heartbeat = now
+        self._changed()
         was_available = worker.available
         worker.draining = heartbeat.draining
         if heartbeat.devices:
@@ -529,7 +577,7 @@ class Realm:
         result.worker, result.realm = worker.name, self.name
         result.model = result.model or intent.model
         result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,
-                                               cost=intent_cost(self.cfg.costs, processing)))
+                                               cost=intent_cost(self.cfg.costs, intent.kind, processing)))
         self._finish(intent, SUCCEEDED, result=result)
 
     def _worker_failed(self, intent: LiveIntent, worker: ConnectedWorker, error: intent_pb2.Error) -> None:
@@ -555,6 +603,72 @@ class Realm:
             log.info("Worker %s readmitted", worker.name)
             self.notices.publish(f"Worker {worker.name} readmitted", sysops_only=True)
             self._dispatch()
+
+    # -------------------------------------------------- the sysop's hand --
+
+    def workers(self) -> list[ConnectedWorker]:
+        return sorted(self._workers.values(), key=lambda w: w.name)
+
+    def worker_named(self, name: str) -> ConnectedWorker:
+        worker = next((w for w in self._workers.values() if w.name == name), None)
+        if worker is None:
+            raise RealmError(grpc.StatusCode.NOT_FOUND, f"no worker named {name!r} is connected")
+        return worker
+
+    def remove_worker(self, name: str) -> ConnectedWorker:
+        worker = self.worker_named(name)
+        self._removed.add(name)
+        self.worker_lost(worker, "removed by the sysop")
+        return worker
+
+    def drain_worker(self, name: str) -> ConnectedWorker:
+        worker = self.worker_named(name)
+        worker.held = True
+        self._changed()
+        return worker
+
+    def blacklist_worker(self, name: str) -> ConnectedWorker:
+        worker = self.worker_named(name)
+        self._health_notice(worker, worker.health.blacklist_by_hand(time.monotonic()), "by the sysop")
+        self._changed()
+        return worker
+
+    def readmit_worker(self, name: str) -> ConnectedWorker | None:
+        """Let a removed worker join again; clear a connected one's drain and blacklisting."""
+        was_removed = name in self._removed
+        self._removed.discard(name)
+        worker = next((w for w in self._workers.values() if w.name == name), None)
+        if worker is None:
+            if was_removed:
+                return None
+            raise RealmError(grpc.StatusCode.NOT_FOUND, f"no worker named {name!r} is connected or removed")
+        worker.held = False
+        self._health_notice(worker, worker.health.readmit(), "")
+        self._changed()
+        self._dispatch()
+        return worker
+
+    def live_intents(self) -> list[LiveIntent]:
+        """Running intents, then queued ones per kind in the order they will start."""
+        running = sorted((i for i in self._live.values() if i.state == RUNNING and i.kind != COMPOSED),
+                         key=lambda i: i.started_at or 0.0)
+        return running + [self._live[i] for queue in self._queues.values() for i in queue]
+
+    def queue_loads(self) -> list[tuple[str, int, int]]:
+        """(kind, queued, running) for kinds with work."""
+        running: dict[str, int] = {}
+        for intent in self._live.values():
+            if intent.state == RUNNING and intent.kind != COMPOSED:
+                running[intent.kind] = running.get(intent.kind, 0) + 1
+        return [(kind, len(queue), running.get(kind, 0)) for kind, queue in self._queues.items()
+                if len(queue) or running.get(kind)]
+
+    def clear_queue(self, kind: str | None, reason: str) -> int:
+        """Cancel every queued intent (of one kind); running ones finish."""
+        queued = [self._live[i] for k, queue in self._queues.items() if kind in (None, k) for i in queue]
+        for intent in queued:
+            self._cancel(intent, _error(grpc.StatusCode.CANCELLED, reason))
+        return len(queued)
 
     # ------------------------------------------------------- housekeeping --
 

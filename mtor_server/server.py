@@ -10,6 +10,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from mtor_client._proto.mtor.v1 import (
+    account_pb2,
+    account_pb2_grpc,
     admin_pb2,
     admin_pb2_grpc,
     intents_pb2,
@@ -22,14 +24,17 @@ from mtor_client._proto.mtor.v1 import (
 
 from .config import Config
 from .realm import Realm
+from .services.account import AccountService
 from .services.admin import AdminService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
+from .tls import server_credentials, server_mode
 
 log = logging.getLogger("mtor.server")
 
 SERVICES = (
+    account_pb2.DESCRIPTOR.services_by_name["Account"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
     intents_pb2.DESCRIPTOR.services_by_name["Intents"].full_name,
     worker_link_pb2.DESCRIPTOR.services_by_name["WorkerLink"].full_name,
@@ -53,13 +58,16 @@ class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
 
     def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
-                 address: str, first_run: list[str]) -> None:
+                 address: str, first_run: list[str], transport: str = "plaintext") -> None:
         self.realm, self._server, self._health, self.address = realm, server, health_servicer, address
         self.first_run = first_run
+        self.transport = transport
+        """How it serves: plaintext, TLS or mutual TLS (tls.server_mode)."""
         """What the first start created and shows once (the sysop's and a worker join token)."""
 
     @classmethod
     async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
+        credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
         realm = await Realm.open(cfg, data_dir)
         first_run = await realm.accounts.bootstrap()
         limit = cfg.realm.max_message_bytes
@@ -69,20 +77,25 @@ class RealmServer:
         worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
         realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
         admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
+        account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
             (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
         host, _ = split_address(cfg.realm.listen)
-        port = server.add_insecure_port(cfg.realm.listen)
+        if credentials is None:
+            port = server.add_insecure_port(cfg.realm.listen)
+        else:
+            port = server.add_secure_port(cfg.realm.listen, credentials)
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return cls(realm, server, health_servicer, join_address(host, port), first_run)
+        return cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls))
 
     def announce(self, data_dir: Path) -> None:
         """Tell the operator where the realm is, and (first start only) its secrets."""
-        print(f"mtor realm {self.realm.name!r} listening on {self.address} (data dir {data_dir})", flush=True)
+        over = "" if self.transport == "plaintext" else f" with {self.transport}"
+        print(f"mtor realm {self.realm.name!r} listening on {self.address}{over} (data dir {data_dir})", flush=True)
         for line in self.first_run:
             print(f"  {line}", flush=True)
 

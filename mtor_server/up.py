@@ -21,12 +21,24 @@ def _local_address(address: str) -> str:
     return join_address("127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port)
 
 
+def _worker_target(server: RealmServer, cfg: Config) -> str:
+    """Where the local worker connects: grpcs:// for a TLS realm, so that it
+    uses TLS even without tls.ca_file (then trusting the system's roots)."""
+    address = _local_address(server.address)
+    if server.transport == "plaintext":
+        return address
+    if server.transport == "mutual TLS" and not cfg.tls.client_cert_file:
+        log.warning("the realm requires client certificates but tls.client_cert_file is empty: "
+                    "the local worker cannot join")
+    return f"grpcs://{address}"
+
+
 async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int:
     server = await RealmServer.start(cfg, data_dir)
     server.announce(data_dir)
     # the local worker gets a join token of its own, revoked when `up` stops
     join_token, record = await server.realm.accounts.issue_join_token(label="mtor up: local worker")
-    command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", _local_address(server.address),
+    command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", _worker_target(server, cfg),
                "--data-dir", str(data_dir)]
     for backend in backends or []:
         command += ["--backend", backend]

@@ -19,9 +19,11 @@ from typing import Callable, Sequence
 
 import grpc
 from mtor_client import kinds
+from mtor_client._channel import TLS, channel_credentials, split_target
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
 
 from mtor_server.config import Config, WorkerSection
+from mtor_server.tls import client_tls
 from mtor_worker import PROTOCOL, VERSION
 from mtor_worker.backends import Backend, Job, create_backend, resolve_backends
 from mtor_worker.backends.base import status_name
@@ -49,14 +51,21 @@ fast cannot help, so the next attempt waits the longest backoff."""
 
 ChannelFactory = Callable[[str], grpc.aio.Channel]
 """target "host:port" -> channel; the seam where TLS credentials plug in."""
+CHANNEL_OPTIONS = (("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES))
+"""Message limits large enough for media."""
 
 
-def insecure_channel(target: str) -> grpc.aio.Channel:
-    """The default channel: plaintext, with message limits large enough for media."""
-    return grpc.aio.insecure_channel(target, options=[
-        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ])
+def realm_channels(tls: TLS | None = None) -> ChannelFactory:
+    """Channels to the realm, by the client SDK's rule: TLS (with `tls`, or the
+    system's roots) for a grpcs:// target or when `tls` is given, else plaintext."""
+    def open_channel(target: str) -> grpc.aio.Channel:
+        address, secure = split_target(target, tls)
+        if secure:
+            return grpc.aio.secure_channel(address, channel_credentials(tls), options=CHANNEL_OPTIONS)
+        return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+
+    return open_channel
 
 
 def _update(assignment_id: str, **update: object) -> worker_link_pb2.WorkerMessage:
@@ -134,7 +143,7 @@ class Worker:
     """Serves a realm with the given backends until drained.
 
     `channel_factory` builds the channel for `settings.realm` (default:
-    insecure); pass one with TLS credentials once the realm supports them.
+    realm_channels(): plaintext, or TLS with the system's roots for grpcs://).
     """
 
     def __init__(self, settings: WorkerSection, backends: Sequence[Backend], *, join_token: str = "",
@@ -150,7 +159,7 @@ class Worker:
         """Id the realm gave the current connection; empty while disconnected."""
         self.realm_name = ""
         self._serving: list[Backend] = []
-        self._channel_factory = channel_factory or insecure_channel
+        self._channel_factory = channel_factory or realm_channels()
         self._metadata = (("authorization", f"Bearer {join_token}"),) if join_token else ()
         self._devices = devices or DeviceMonitor()
         self._running: dict[str, _Running] = {}
@@ -541,8 +550,16 @@ class Worker:
 async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: ChannelFactory | None = None) -> int:
     """Create the configured backends and run a Worker until it is drained.
 
-    Raises ValueError for an unknown backend name before anything starts.
+    Without `channel_factory`, the channel follows the [tls] settings. Raises
+    ValueError (ConfigError) for an unknown backend name or a TLS setting that
+    cannot be used, before anything starts.
     """
+    if channel_factory is None:
+        tls = client_tls(cfg.tls)
+        _, secure = split_target(cfg.worker.realm, tls)  # a grpc:// realm with TLS set: say so now, once
+        if secure:
+            log.info("reaching the realm over TLS%s", " with a client certificate" if tls and tls.cert else "")
+        channel_factory = realm_channels(tls)
     backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends, cfg)]
     if not backends:
         raise ValueError("no backends configured")

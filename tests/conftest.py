@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 from harness import Proc, Realm, start_realm, start_worker
+from mtor_client import TLS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -17,13 +18,14 @@ class Cluster:
         self.root = root
         self.procs: list[Proc] = []
 
-    def realm(self, env: dict[str, str] | None = None, name: str = "realm") -> Realm:
-        realm = start_realm(self.root / name, env)
+    def realm(self, env: dict[str, str] | None = None, name: str = "realm", tls: TLS | None = None) -> Realm:
+        realm = start_realm(self.root / name, env, tls=tls)
         self.procs.append(realm.proc)
         return realm
 
     def restart(self, realm: Realm) -> Realm:
-        again = start_realm(realm.data_dir, realm.env, listen=realm.address, log_name="realm-restarted.log")
+        again = start_realm(realm.data_dir, realm.env, listen=realm.address, log_name="realm-restarted.log",
+                            tls=realm.tls)
         self.procs.append(again.proc)
         return again
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 import grpc
+from mtor_client import TLS
+from mtor_client._channel import channel_credentials
 from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
 from mtor_client.admin import AdminClient
 
@@ -77,9 +79,16 @@ class Realm:
     address: str
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    tls: TLS | None = None
+    """What the harness's own calls (describe, admin) use to reach a TLS realm; None: plaintext."""
+
+    def channel(self) -> grpc.Channel:
+        if self.tls is None:
+            return grpc.insecure_channel(self.address)
+        return grpc.secure_channel(self.address, channel_credentials(self.tls))
 
     def describe(self, timeout: float = 2.0) -> realm_pb2.DescribeResponse:
-        with grpc.insecure_channel(self.address) as channel:
+        with self.channel() as channel:
             return realm_pb2_grpc.RealmInfoStub(channel).Describe(realm_pb2.DescribeRequest(), timeout=timeout)
 
     def workers(self, kind: int = 1) -> int:
@@ -88,7 +97,7 @@ class Realm:
 
     def admin(self) -> AdminClient:
         """The first sysop's Admin client."""
-        return AdminClient(self.address, token=SYSOP_TOKEN)
+        return AdminClient(self.address, token=SYSOP_TOKEN, tls=self.tls)
 
     def new_user(self, name: str, role: str = "user") -> str:
         """Create a user; returns a token for them."""
@@ -101,7 +110,7 @@ class Realm:
 
 
 def start_realm(data_dir: Path, env: dict[str, str] | None = None, listen: str = "127.0.0.1:0",
-                log_name: str = "realm.log") -> Realm:
+                log_name: str = "realm.log", tls: TLS | None = None) -> Realm:
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = spawn(["realm", "--listen", listen, "--data-dir", str(data_dir)], data_dir / log_name, env)
 
@@ -112,7 +121,7 @@ def start_realm(data_dir: Path, env: dict[str, str] | None = None, listen: str =
         return m.group(1) if m else None
 
     address = wait_until(listening, 20.0, what="the realm to listen")
-    return Realm(proc, str(address), data_dir, dict(env or {}))
+    return Realm(proc, str(address), data_dir, dict(env or {}), tls)
 
 
 def start_worker(realm: Realm | str, name: str, work_dir: Path, *, concurrency: int = 4, delay: float = 0.0,

@@ -51,3 +51,10 @@ def test_bad_environment_value_names_the_variable_key(tmp_path):
     with pytest.raises(config.ConfigError) as e:
         config.load(tmp_path, environ={"MTOR_QUEUE_MAX_DEPTH": "lots"})
     assert "environment: queue.max_depth" in str(e.value)
+
+
+def test_a_config_file_from_before_per_kind_costs_still_loads(tmp_path):
+    (tmp_path / "mtor.toml").write_text("[costs]\nbase = 0.5\nper_second = 0.25\nimagine_base = 2.0\n")
+    cfg = config.load(tmp_path, environ={})
+    assert cfg.costs.rates("chat") == (0.5, 0.25)
+    assert cfg.costs.rates("imagine") == (2.0, 0.25)  # its own setting wins over the old shared one

@@ -4,5 +4,6 @@ from __future__ import annotations
 from ..config import CostsSection
 
 
-def intent_cost(costs: CostsSection, processing_s: float) -> float:
-    return costs.base + costs.per_second * max(0.0, processing_s)
+def intent_cost(costs: CostsSection, kind: str, processing_s: float) -> float:
+    base, per_second = costs.rates(kind)
+    return base + per_second * max(0.0, processing_s)

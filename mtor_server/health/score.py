@@ -27,6 +27,20 @@ class HealthScore:
     score: int = MAX
     blacklisted: bool = False
     blacklisted_at: float = 0.0
+    by_hand: bool = False  # blacklisted by the sysop: only the sysop readmits
+
+    def blacklist_by_hand(self, now: float) -> Transition | None:
+        was = self.blacklisted
+        self.blacklisted, self.by_hand, self.blacklisted_at = True, True, now
+        return None if was else Transition.BLACKLISTED
+
+    def readmit(self) -> Transition | None:
+        """The sysop's readmission (at READMIT when blacklisted)."""
+        was = self.blacklisted
+        self.by_hand = False
+        if was:
+            self.blacklisted, self.score = False, READMIT
+        return Transition.READMITTED if was else None
 
     def record(self, delta: int, now: float) -> Transition | None:
         """Apply an outcome; a blacklisted worker's score waits for readmission."""
@@ -41,7 +55,7 @@ class HealthScore:
 
     def heartbeat(self, healthy: bool, late: bool, now: float, readmit_after_s: float) -> Transition | None:
         if self.blacklisted:
-            if healthy and now - self.blacklisted_at >= readmit_after_s:
+            if healthy and not self.by_hand and now - self.blacklisted_at >= readmit_after_s:
                 self.blacklisted = False
                 self.score = READMIT
                 return Transition.READMITTED

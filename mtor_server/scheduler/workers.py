@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 
 from mtor_client._proto.mtor.v1 import worker_link_pb2
@@ -20,7 +21,9 @@ class ConnectedWorker:
     version: str
     last_heartbeat: float
     health: HealthScore = field(default_factory=HealthScore)
-    draining: bool = False
+    draining: bool = False  # as its heartbeats say
+    held: bool = False  # drained by the sysop
+    connected_at: float = field(default_factory=time.time)
     # assignment id -> intent id, for every assignment sent and not yet ended by the worker
     running: dict[str, str] = field(default_factory=dict)
     # messages to send on the stream; None ends it
@@ -37,7 +40,7 @@ class ConnectedWorker:
     @property
     def available(self) -> bool:
         """May be given new work at all."""
-        return not self.health.blacklisted and not self.draining
+        return not self.health.blacklisted and not self.draining and not self.held
 
     @property
     def load(self) -> float:

@@ -15,7 +15,7 @@ def unary(handler: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return await handler(self, request, context)
         except RealmError as e:
-            await context.abort(e.code, e.message)
+            await context.abort(e.code, e.message, trailing_metadata=e.trailers)
 
     return wrapper
 
@@ -27,6 +27,6 @@ def streaming(handler: Callable[..., Any]) -> Callable[..., Any]:
             async for item in handler(self, request, context):
                 yield item
         except RealmError as e:
-            await context.abort(e.code, e.message)
+            await context.abort(e.code, e.message, trailing_metadata=e.trailers)
 
     return wrapper

@@ -2,17 +2,23 @@
 writes what it changed to the audit log."""
 from __future__ import annotations
 
+import asyncio
 import functools
-from typing import Any, Callable
+import time
+from typing import Any, AsyncIterator, Callable
 
 import grpc
-from mtor_client._proto.mtor.v1 import admin_pb2, admin_pb2_grpc
+from mtor_client._proto.mtor.v1 import account_pb2, admin_pb2, admin_pb2_grpc, intent_pb2, intents_pb2
+from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from ..auth import SYSOP, USER, Caller, Token, User
 from ..auth.accounts import JOIN_TOKEN
 from ..errors import invalid
 from ..realm import Realm
-from ._status import unary
+from ..records import info_from_live
+from ..scheduler import ConnectedWorker
+from ._status import streaming, unary
+from ._usage import quota_status, usage_report
 
 _ROLES = {admin_pb2.ROLE_USER: USER, admin_pb2.ROLE_SYSOP: SYSOP}
 _ROLE_PROTO = {v: k for k, v in _ROLES.items()}
@@ -26,6 +32,19 @@ def sysop_call(handler: Callable[..., Any]) -> Callable[..., Any]:
     async def wrapper(self: "AdminService", request: Any, context: grpc.aio.ServicerContext) -> Any:
         caller = self.realm.accounts.sysop(context.invocation_metadata())
         return await handler(self, request, caller)
+
+    return wrapper
+
+
+def sysop_stream(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """sysop_call for server-streaming methods."""
+
+    @streaming
+    @functools.wraps(handler)
+    async def wrapper(self: "AdminService", request: Any, context: grpc.aio.ServicerContext) -> Any:
+        caller = self.realm.accounts.sysop(context.invocation_metadata())
+        async for item in handler(self, request, caller):
+            yield item
 
     return wrapper
 
@@ -58,6 +77,65 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                                   live_tokens=sum(1 for t in self.accounts.tokens(user.name) if t.alive()))
         info.created_at.FromNanoseconds(int(user.created_at * 1e9))
         return info
+
+    # ----------------------------------------------------------- workers --
+
+    @sysop_call
+    async def ListWorkers(self, request: admin_pb2.ListWorkersRequest,
+                          caller: Caller) -> admin_pb2.ListWorkersResponse:
+        return admin_pb2.ListWorkersResponse(workers=[_worker_info(w) for w in self.realm.workers()])
+
+    @sysop_call
+    async def RemoveWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
+        worker = self.realm.remove_worker(_name(request.name))
+        await self._audit(caller, "RemoveWorker", worker.name)
+        return _worker_info(worker)
+
+    @sysop_call
+    async def DrainWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
+        worker = self.realm.drain_worker(_name(request.name))
+        await self._audit(caller, "DrainWorker", worker.name)
+        return _worker_info(worker)
+
+    @sysop_call
+    async def BlacklistWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
+        worker = self.realm.blacklist_worker(_name(request.name))
+        await self._audit(caller, "BlacklistWorker", worker.name)
+        return _worker_info(worker)
+
+    @sysop_call
+    async def ReadmitWorker(self, request: admin_pb2.WorkerRequest,
+                            caller: Caller) -> admin_pb2.ReadmitWorkerResponse:
+        name = _name(request.name)
+        worker = self.realm.readmit_worker(name)
+        await self._audit(caller, "ReadmitWorker", name)
+        return admin_pb2.ReadmitWorkerResponse(worker=_worker_info(worker) if worker is not None else None)
+
+    # ------------------------------------------------------------- queue --
+
+    @sysop_call
+    async def ListQueue(self, request: admin_pb2.ListQueueRequest, caller: Caller) -> admin_pb2.ListQueueResponse:
+        return admin_pb2.ListQueueResponse(entries=[admin_pb2.QueueEntry(intent=info_from_live(i), user=i.user)
+                                                    for i in self.realm.live_intents()])
+
+    @sysop_call
+    async def CancelIntent(self, request: admin_pb2.CancelIntentRequest,
+                           caller: Caller) -> admin_pb2.CancelIntentResponse:
+        intent_id = _name(request.intent_id, "intent_id")
+        state = await self.realm.cancel(intent_id, caller, request.reason.strip() or "cancelled by the sysop")
+        await self._audit(caller, "CancelIntent", intent_id, request.reason.strip())
+        return admin_pb2.CancelIntentResponse(state=state)
+
+    @sysop_call
+    async def ClearQueue(self, request: admin_pb2.ClearQueueRequest, caller: Caller) -> admin_pb2.ClearQueueResponse:
+        kind = None
+        if request.kind != intent_pb2.KIND_UNSPECIFIED:
+            kind = name_of(request.kind)
+            if kind not in WORKER_KINDS:
+                raise invalid(f"kind {request.kind} has no queue")
+        cancelled = self.realm.clear_queue(kind, "cancelled: the sysop cleared the queue")
+        await self._audit(caller, "ClearQueue", kind or "", f"{cancelled} intents cancelled")
+        return admin_pb2.ClearQueueResponse(cancelled=cancelled)
 
     # ------------------------------------------------------------- users --
 
@@ -132,6 +210,26 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         await self._audit(caller, "RevokeToken", token.prefix, token.user)
         return _token_info(token)
 
+    # ------------------------------------------------------ quotas, usage --
+
+    @sysop_call
+    async def SetQuota(self, request: admin_pb2.SetQuotaRequest, caller: Caller) -> account_pb2.QuotaStatus:
+        user = _name(request.user, "user")
+        self.accounts.user(user)
+        rpm = request.requests_per_minute if request.HasField("requests_per_minute") else None
+        budget = request.budget if request.HasField("budget") else None
+        status = await self.realm.quotas.set(user, rpm, budget)
+        await self._audit(caller, "SetQuota", user, f"requests_per_minute {'default' if rpm is None else rpm}, "
+                          f"budget {'default' if budget is None else budget}")
+        return quota_status(status)
+
+    @sysop_call
+    async def Stats(self, request: admin_pb2.StatsRequest, caller: Caller) -> admin_pb2.StatsResponse:
+        users = [request.user] if request.user else await self.realm.ledger.users()
+        return admin_pb2.StatsResponse(
+            realm=await usage_report(self.realm, None), users=[await usage_report(self.realm, u) for u in users],
+            users_connected=self.realm.presence.now, most_users_connected=self.realm.presence.most)
+
     # ----------------------------------------------------------- notices --
 
     @sysop_call
@@ -140,6 +238,40 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         recipients = self.realm.notices.publish(text)
         await self._audit(caller, "Broadcast", "", text)
         return admin_pb2.BroadcastResponse(recipients=recipients)
+
+    # ------------------------------------------------------------ watch --
+
+    @sysop_stream
+    async def WatchRealm(self, request: admin_pb2.WatchRealmRequest,
+                         caller: Caller) -> AsyncIterator[admin_pb2.RealmEvent]:
+        interval = request.min_interval_s if request.min_interval_s > 0 else 0.2
+        changed = self.realm.watch_changes()
+        notices = self.realm.notices.subscribe(caller)
+        try:
+            while True:
+                changed.clear()
+                yield admin_pb2.RealmEvent(snapshot=self._snapshot())
+                await asyncio.sleep(interval)
+                waiting = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(notices.get())}
+                done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                for task in done:
+                    if isinstance(notice := task.result(), intents_pb2.Notice):
+                        yield admin_pb2.RealmEvent(notice=notice)
+                while not notices.empty():
+                    yield admin_pb2.RealmEvent(notice=notices.get_nowait())
+        finally:
+            self.realm.unwatch_changes(changed)
+            self.realm.notices.unsubscribe(notices)
+
+    def _snapshot(self) -> admin_pb2.RealmSnapshot:
+        snapshot = admin_pb2.RealmSnapshot(workers=[_worker_info(w) for w in self.realm.workers()],
+                                           users_connected=self.realm.presence.now)
+        for kind, queued, running in self.realm.queue_loads():
+            snapshot.kinds.add(kind=to_proto(kind), queued=queued, running=running)
+        snapshot.time.FromNanoseconds(time.time_ns())
+        return snapshot
 
     # ------------------------------------------------------------- audit --
 
@@ -151,6 +283,18 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                                        detail=entry.detail)
             out.time.FromNanoseconds(int(entry.time * 1e9))
         return response
+
+
+def _worker_info(worker: ConnectedWorker) -> admin_pb2.WorkerInfo:
+    info = admin_pb2.WorkerInfo(
+        name=worker.name, id=worker.id, health=worker.health.score, blacklisted=worker.health.blacklisted,
+        blacklisted_by_sysop=worker.health.by_hand, draining=worker.draining or worker.held,
+        running=len(worker.running), max_concurrency=worker.max_concurrency, devices=worker.devices,
+        version=worker.version, heartbeat_age_s=max(0.0, time.monotonic() - worker.last_heartbeat))
+    for kind, models in sorted(worker.capabilities.items()):
+        info.capabilities.add(kind=to_proto(kind), models=sorted(models))
+    info.connected_at.FromNanoseconds(int(worker.connected_at * 1e9))
+    return info
 
 
 def _token_info(token: Token) -> admin_pb2.TokenInfo:

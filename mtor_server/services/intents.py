@@ -28,9 +28,10 @@ class IntentsService(intents_pb2_grpc.IntentsServicer):
         caller = self.realm.accounts.caller(context.invocation_metadata())
         remaining = context.time_remaining()
         deadline = time.time() + remaining if remaining is not None else None
-        intent_id = await self.realm.submit(caller.user, request.intent, deadline)
-        async for event in self.realm.follow(intent_id):
-            yield event
+        with self.realm.presence.connected(caller.user):
+            intent_id = await self.realm.submit(caller.user, request.intent, deadline)
+            async for event in self.realm.follow(intent_id):
+                yield event
 
     @unary
     async def Cancel(self, request: intents_pb2.CancelRequest,
@@ -47,8 +48,9 @@ class IntentsService(intents_pb2_grpc.IntentsServicer):
     async def Watch(self, request: intents_pb2.WatchRequest,
                     context: grpc.aio.ServicerContext) -> AsyncIterator[intent_pb2.IntentEvent]:
         caller = self.realm.accounts.caller(context.invocation_metadata())
-        async for event in self.realm.follow(_intent_id(request.intent_id), request.after_seq, caller):
-            yield event
+        with self.realm.presence.connected(caller.user):
+            async for event in self.realm.follow(_intent_id(request.intent_id), request.after_seq, caller):
+                yield event
 
     @streaming
     async def Notices(self, request: intents_pb2.NoticesRequest,
@@ -56,7 +58,8 @@ class IntentsService(intents_pb2_grpc.IntentsServicer):
         caller = self.realm.accounts.caller(context.invocation_metadata())
         queue = self.realm.notices.subscribe(caller)
         try:
-            while True:
-                yield await queue.get()
+            with self.realm.presence.connected(caller.user):
+                while True:
+                    yield await queue.get()
         finally:
             self.realm.notices.unsubscribe(queue)

@@ -7,11 +7,18 @@
 
 AsyncClient has the same methods for asyncio. Failures raise MtorError
 subclasses (NotFound, Unavailable, ...), never gRPC exceptions.
+
+TLS: `Client("grpcs://host:7070")` trusts the system's roots;
+`Client(target, tls=TLS.from_files(ca="ca.pem"))` a CA of your own (add
+cert= and key= for a realm that requires mutual TLS). AdminClient and
+AsyncClient take the same `tls`.
 """
 
 from mtor_client._async import AsyncClient
+from mtor_client._channel import TLS
 from mtor_client._stream import AsyncChatStream, ChatStream
 from mtor_client._sync import Client
+from mtor_client.account import KindUsage, QuotaStatus, UsageReport
 from mtor_client.errors import (
     Cancelled,
     DeadlineExceeded,
@@ -59,6 +66,7 @@ __all__ = [
     "AsyncClient",
     "ChatStream",
     "AsyncChatStream",
+    "TLS",
     # errors
     "MtorError",
     "InvalidArgument",
@@ -87,6 +95,9 @@ __all__ = [
     "Notice",
     "RealmInfo",
     "KindCapacity",
+    "UsageReport",
+    "KindUsage",
+    "QuotaStatus",
     # events
     "Accepted",
     "Queued",

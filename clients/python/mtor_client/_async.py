@@ -17,9 +17,11 @@ from typing import Any
 import grpc
 
 from mtor_client import _convert as conv
-from mtor_client._channel import aio_channel, resolve
+from mtor_client._channel import TLS, aio_channel, resolve
 from mtor_client._follow import Follow, new_request_id
 from mtor_client._proto.mtor.v1 import (
+    account_pb2,
+    account_pb2_grpc,
     intent_pb2,
     intents_pb2,
     intents_pb2_grpc,
@@ -27,6 +29,7 @@ from mtor_client._proto.mtor.v1 import (
     realm_pb2_grpc,
 )
 from mtor_client._stream import AsyncChatStream
+from mtor_client.account import UsageReport, usage_from_proto
 from mtor_client.errors import error_from_rpc
 from mtor_client.types import (
     AudioResult,
@@ -53,6 +56,8 @@ class AsyncClient:
     """A connection to one realm, for asyncio. Close it (or use `async with`) when done.
 
     target defaults to $MTOR_REALM, else 127.0.0.1:7070; token to $MTOR_TOKEN.
+    tls (a TLS) turns TLS on with its CA and client certificate; a grpcs://
+    target alone uses TLS with the system's roots.
     timeout is the default for every call that does not give its own, in
     seconds, covering the whole call including reconnects. The channel opens
     on first use, in the running event loop; use the client from that loop only.
@@ -65,24 +70,26 @@ class AsyncClient:
         token: str | None = None,
         timeout: float | None = None,
         options: list[tuple[str, Any]] | None = None,
+        tls: TLS | None = None,
     ) -> None:
-        self._endpoint = resolve(target, token, options)
+        self._endpoint = resolve(target, token, options, tls)
         self._timeout = timeout
         self._channel: grpc.aio.Channel | None = None
-        self._stubs: tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub] | None = None
+        self._stubs: _Stubs | None = None
 
     @property
     def target(self) -> str:
         """The realm address this client talks to."""
         return self._endpoint.address
 
-    def _open(self) -> tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub]:
+    def _open(self) -> _Stubs:
         # Opened lazily: grpc.aio channels belong to the loop they are made in.
         if self._stubs is None:
             self._channel = aio_channel(self._endpoint)
             self._stubs = (
                 intents_pb2_grpc.IntentsStub(self._channel),
                 realm_pb2_grpc.RealmInfoStub(self._channel),
+                account_pb2_grpc.AccountStub(self._channel),
             )
         return self._stubs
 
@@ -93,6 +100,10 @@ class AsyncClient:
     @property
     def _realm_stub(self) -> realm_pb2_grpc.RealmInfoStub:
         return self._open()[1]
+
+    @property
+    def _account_stub(self) -> account_pb2_grpc.AccountStub:
+        return self._open()[2]
 
     async def close(self) -> None:
         channel, self._channel, self._stubs = self._channel, None, None
@@ -450,6 +461,29 @@ class AsyncClient:
         except grpc.RpcError as e:
             raise error_from_rpc(e) from None
         return conv.realm_info_from_proto(response)
+
+    async def whoami(self, *, timeout: float | None = None) -> str:
+        """The user name the realm takes this client's token for ("anonymous" without one)."""
+        try:
+            response = await self._account_stub.WhoAmI(
+                account_pb2.WhoAmIRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return response.user
+
+    async def usage(self, *, timeout: float | None = None) -> UsageReport:
+        """This user's usage (totals, per kind) and quota."""
+        try:
+            response = await self._account_stub.Usage(
+                account_pb2.UsageRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return usage_from_proto(response)
+
+
+_Stubs = tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub, account_pb2_grpc.AccountStub]
 
 
 async def _outcome(events: AsyncGenerator[Event, None]) -> Result:

@@ -7,7 +7,8 @@ variables and speak to the same targets.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -36,6 +37,55 @@ _PLAIN_SCHEMES = ("grpc://", "http://")
 
 
 @dataclass(frozen=True)
+class TLS:
+    """TLS material for reaching a realm, as PEM bytes (`TLS.from_files` reads files).
+
+    Giving one to a client turns TLS on. `ca`: the certificate(s) that sign
+    the realm's certificate; None trusts the system's roots. `cert` and
+    `key`: this client's certificate chain and private key, for a realm that
+    requires mutual TLS; both or neither.
+    """
+
+    ca: bytes | None = None
+    cert: bytes | None = None
+    key: bytes | None = field(default=None, repr=False)  # a secret: kept out of reprs and logs
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("TLS: a client certificate needs its key and a key its certificate (cert and key)")
+
+    @classmethod
+    def from_files(
+        cls,
+        ca: str | os.PathLike[str] | None = None,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
+    ) -> TLS:
+        """Read PEM files (None or "": not given); a missing, unreadable or
+        non-PEM file raises OSError or ValueError naming it."""
+        return cls(*(None if path is None or path == "" else read_pem(path) for path in (ca, cert, key)))
+
+
+def read_pem(path: str | os.PathLike[str]) -> bytes:
+    """A PEM file's bytes, checked for a PEM header so that a wrong file is
+    named here rather than failing every handshake later."""
+    file = Path(path).expanduser()
+    data = file.read_bytes()
+    if b"-----BEGIN " not in data:
+        raise ValueError(f"{file} is not a PEM file (no '-----BEGIN' line)")
+    return data
+
+
+def channel_credentials(tls: TLS | None) -> grpc.ChannelCredentials:
+    """Credentials for a TLS channel; None trusts the system's roots and presents no certificate."""
+    if tls is None:
+        return grpc.ssl_channel_credentials()
+    return grpc.ssl_channel_credentials(
+        root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
+    )
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """A resolved realm address plus what every call must carry."""
 
@@ -43,38 +93,52 @@ class Endpoint:
     secure: bool
     metadata: tuple[tuple[str, str], ...]
     options: tuple[tuple[str, Any], ...]
+    tls: TLS | None = None
+
+
+def split_target(target: str, tls: TLS | None = None) -> tuple[str, bool]:
+    """(address, whether to use TLS) for a target, one rule for every caller.
+
+    "grpcs://" or "https://" asks for TLS; so does giving `tls`, with no
+    scheme too. "grpc://", "http://" or no scheme without `tls` is plaintext;
+    a plaintext scheme with `tls` is a contradiction and raises ValueError.
+    Any other gRPC target syntax ("dns:///...", "unix:...") passes through.
+    """
+    for schemes, secure in ((_SECURE_SCHEMES, True), (_PLAIN_SCHEMES, False)):
+        for scheme in schemes:
+            if target.startswith(scheme):
+                address = target[len(scheme) :].rstrip("/")
+                if tls is not None and not secure:
+                    raise ValueError(
+                        f"realm {target!r} is written as plaintext but TLS material was given; "
+                        f"write it grpcs://{address} or leave the scheme out"
+                    )
+                return address, secure
+    return target.rstrip("/"), tls is not None
 
 
 def resolve(
-    target: str | None, token: str | None, options: list[tuple[str, Any]] | None
+    target: str | None,
+    token: str | None,
+    options: list[tuple[str, Any]] | None,
+    tls: TLS | None = None,
 ) -> Endpoint:
-    """Fill in defaults from the environment and split off a URL scheme.
-
-    "grpcs://" or "https://" asks for TLS with the system's root
-    certificates; "grpc://", "http://" or no scheme is plaintext. Any other
-    gRPC target syntax ("dns:///...", "unix:...") passes through unchanged.
-    """
+    """Fill in defaults from the environment and split off a URL scheme
+    (see split_target: TLS for grpcs:// or when `tls` is given)."""
     target = target or os.environ.get(TARGET_ENV) or DEFAULT_TARGET
     token = token if token is not None else os.environ.get(TOKEN_ENV) or None
-    secure = False
-    for scheme in _SECURE_SCHEMES:
-        if target.startswith(scheme):
-            target, secure = target[len(scheme) :], True
-    for scheme in _PLAIN_SCHEMES:
-        if target.startswith(scheme):
-            target = target[len(scheme) :]
-    target = target.rstrip("/")
+    address, secure = split_target(target, tls)
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     opts = list(options or [])
     given = {key for key, _ in opts}
     opts.extend(option for option in _DEFAULT_OPTIONS if option[0] not in given)
-    return Endpoint(target, secure, metadata, tuple(opts))
+    return Endpoint(address, secure, metadata, tuple(opts), tls)
 
 
 def sync_channel(endpoint: Endpoint) -> grpc.Channel:
     if endpoint.secure:
         return grpc.secure_channel(
-            endpoint.address, grpc.ssl_channel_credentials(), options=endpoint.options
+            endpoint.address, channel_credentials(endpoint.tls), options=endpoint.options
         )
     return grpc.insecure_channel(endpoint.address, options=endpoint.options)
 
@@ -82,6 +146,6 @@ def sync_channel(endpoint: Endpoint) -> grpc.Channel:
 def aio_channel(endpoint: Endpoint) -> grpc.aio.Channel:
     if endpoint.secure:
         return grpc.aio.secure_channel(
-            endpoint.address, grpc.ssl_channel_credentials(), options=endpoint.options
+            endpoint.address, channel_credentials(endpoint.tls), options=endpoint.options
         )
     return grpc.aio.insecure_channel(endpoint.address, options=endpoint.options)

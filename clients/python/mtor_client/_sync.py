@@ -16,9 +16,11 @@ from typing import Any
 import grpc
 
 from mtor_client import _convert as conv
-from mtor_client._channel import resolve, sync_channel
+from mtor_client._channel import TLS, resolve, sync_channel
 from mtor_client._follow import Follow, new_request_id
 from mtor_client._proto.mtor.v1 import (
+    account_pb2,
+    account_pb2_grpc,
     intent_pb2,
     intents_pb2,
     intents_pb2_grpc,
@@ -26,6 +28,7 @@ from mtor_client._proto.mtor.v1 import (
     realm_pb2_grpc,
 )
 from mtor_client._stream import ChatStream
+from mtor_client.account import UsageReport, usage_from_proto
 from mtor_client.errors import error_from_rpc
 from mtor_client.types import (
     AudioResult,
@@ -51,6 +54,8 @@ class Client:
     """A connection to one realm. Thread-safe; close it (or use `with`) when done.
 
     target defaults to $MTOR_REALM, else 127.0.0.1:7070; token to $MTOR_TOKEN.
+    tls (a TLS) turns TLS on with its CA and client certificate; a grpcs://
+    target alone uses TLS with the system's roots.
     timeout is the default for every call that does not give its own, in
     seconds, covering the whole call including reconnects.
     """
@@ -62,12 +67,14 @@ class Client:
         token: str | None = None,
         timeout: float | None = None,
         options: list[tuple[str, Any]] | None = None,
+        tls: TLS | None = None,
     ) -> None:
-        self._endpoint = resolve(target, token, options)
+        self._endpoint = resolve(target, token, options, tls)
         self._timeout = timeout
         self._channel = sync_channel(self._endpoint)
         self._stub = intents_pb2_grpc.IntentsStub(self._channel)
         self._realm_stub = realm_pb2_grpc.RealmInfoStub(self._channel)
+        self._account_stub = account_pb2_grpc.AccountStub(self._channel)
 
     @property
     def target(self) -> str:
@@ -428,6 +435,26 @@ class Client:
         except grpc.RpcError as e:
             raise error_from_rpc(e) from None
         return conv.realm_info_from_proto(response)
+
+    def whoami(self, *, timeout: float | None = None) -> str:
+        """The user name the realm takes this client's token for ("anonymous" without one)."""
+        try:
+            response = self._account_stub.WhoAmI(
+                account_pb2.WhoAmIRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return response.user
+
+    def usage(self, *, timeout: float | None = None) -> UsageReport:
+        """This user's usage (totals, per kind) and quota."""
+        try:
+            response = self._account_stub.Usage(
+                account_pb2.UsageRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
+            )
+        except grpc.RpcError as e:
+            raise error_from_rpc(e) from None
+        return usage_from_proto(response)
 
 
 def _outcome(events: Generator[Event, None, None]) -> Result:

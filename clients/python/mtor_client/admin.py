@@ -1,4 +1,5 @@
-"""The sysop's client for mtor.v1.Admin: users, tokens, notices, audit.
+"""The sysop's client for mtor.v1.Admin: workers, queue, users, tokens,
+quotas, usage, notices, audit.
 
     from mtor_client.admin import AdminClient
 
@@ -14,18 +15,67 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import grpc
 
-from mtor_client._channel import resolve, sync_channel
-from mtor_client._convert import time_from_proto
+from mtor_client._channel import TLS, resolve, sync_channel
+from mtor_client._convert import info_from_proto, kind_name, notice_from_proto, state_name, time_from_proto
 from mtor_client._proto.mtor.v1 import admin_pb2, admin_pb2_grpc
+from mtor_client.account import QuotaStatus, UsageReport, quota_from_proto, usage_from_proto
 from mtor_client.errors import InvalidArgument, error_from_rpc
+from mtor_client.kinds import to_proto
+from mtor_client.types import IntentInfo, Notice
 
 _T = TypeVar("_T")
 ROLES = {"user": admin_pb2.ROLE_USER, "sysop": admin_pb2.ROLE_SYSOP}
 PURPOSES = {admin_pb2.TOKEN_PURPOSE_USER: "user", admin_pb2.TOKEN_PURPOSE_JOIN: "join"}
+
+
+@dataclass(frozen=True)
+class Device:
+    type: str  # "cpu" or "cuda"
+    name: str
+    vram_total_bytes: int
+    vram_free_bytes: int
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    name: str
+    id: str
+    health: int  # 0..100
+    blacklisted: bool
+    blacklisted_by_sysop: bool
+    draining: bool
+    running: int
+    max_concurrency: int
+    capabilities: dict[str, tuple[str, ...]]  # kind -> models; () means any model
+    devices: tuple[Device, ...]
+    version: str
+    connected_at: datetime | None
+    heartbeat_age_s: float
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    intent: IntentInfo
+    user: str
+
+
+@dataclass(frozen=True)
+class KindLoad:
+    kind: str
+    queued: int
+    running: int
+
+
+@dataclass(frozen=True)
+class RealmSnapshot:
+    time: datetime | None
+    workers: tuple[WorkerInfo, ...]
+    kinds: tuple[KindLoad, ...]
+    users_connected: int
 
 
 @dataclass(frozen=True)
@@ -56,6 +106,17 @@ class NewToken:
 
 
 @dataclass(frozen=True)
+class Stats:
+    realm: UsageReport
+    users: tuple[UsageReport, ...]
+    users_connected: int  # distinct users with a call open now
+    most_users_connected: int  # ever, at once
+
+    def user(self, name: str) -> UsageReport | None:
+        return next((u for u in self.users if u.user == name), None)
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     time: datetime | None
     actor: str
@@ -68,6 +129,20 @@ def _role(name: str) -> int:
     if name not in ROLES:
         raise InvalidArgument(f"role {name!r}: use one of {', '.join(ROLES)}")
     return ROLES[name]
+
+
+def _worker(msg: admin_pb2.WorkerInfo) -> WorkerInfo:
+    return WorkerInfo(
+        msg.name, msg.id, msg.health, msg.blacklisted, msg.blacklisted_by_sysop, msg.draining, msg.running,
+        msg.max_concurrency, {kind_name(c.kind): tuple(c.models) for c in msg.capabilities},
+        tuple(Device(d.type, d.name, d.vram_total_bytes, d.vram_free_bytes) for d in msg.devices), msg.version,
+        time_from_proto(msg.connected_at), msg.heartbeat_age_s)
+
+
+def _snapshot(msg: admin_pb2.RealmSnapshot) -> RealmSnapshot:
+    return RealmSnapshot(time_from_proto(msg.time), tuple(_worker(w) for w in msg.workers),
+                         tuple(KindLoad(kind_name(k.kind), k.queued, k.running) for k in msg.kinds),
+                         msg.users_connected)
 
 
 def _user(msg: admin_pb2.UserInfo) -> UserInfo:
@@ -84,11 +159,11 @@ def _token(msg: admin_pb2.TokenInfo) -> TokenInfo:
 
 
 class AdminClient:
-    """A sysop's connection to one realm (same target and token rules as Client)."""
+    """A sysop's connection to one realm (same target, token and tls rules as Client)."""
 
     def __init__(self, target: str | None = None, *, token: str | None = None, timeout: float | None = 30.0,
-                 options: list[tuple[str, Any]] | None = None) -> None:
-        self._endpoint = resolve(target, token, options)
+                 options: list[tuple[str, Any]] | None = None, tls: TLS | None = None) -> None:
+        self._endpoint = resolve(target, token, options, tls)
         self._timeout = timeout
         self._channel = sync_channel(self._endpoint)
         self._stub = admin_pb2_grpc.AdminStub(self._channel)
@@ -109,6 +184,63 @@ class AdminClient:
         except grpc.RpcError as e:
             raise error_from_rpc(e) from None
         return convert(response)
+
+    # -- workers --
+
+    def workers(self) -> list[WorkerInfo]:
+        return self._call("ListWorkers", admin_pb2.ListWorkersRequest(), lambda r: [_worker(w) for w in r.workers])
+
+    def remove_worker(self, name: str) -> WorkerInfo:
+        """Disconnect it (its work goes elsewhere) and refuse it until readmit_worker."""
+        return self._call("RemoveWorker", admin_pb2.WorkerRequest(name=name), _worker)
+
+    def drain_worker(self, name: str) -> WorkerInfo:
+        """No new work for it; what it runs finishes."""
+        return self._call("DrainWorker", admin_pb2.WorkerRequest(name=name), _worker)
+
+    def blacklist_worker(self, name: str) -> WorkerInfo:
+        return self._call("BlacklistWorker", admin_pb2.WorkerRequest(name=name), _worker)
+
+    def readmit_worker(self, name: str) -> WorkerInfo | None:
+        """Undo remove, drain or blacklist; None for a removed worker not connected yet."""
+        return self._call("ReadmitWorker", admin_pb2.WorkerRequest(name=name),
+                          lambda r: _worker(r.worker) if r.HasField("worker") else None)
+
+    # -- queue --
+
+    def queue(self) -> list[QueueEntry]:
+        """Running intents, then queued ones in the order they will start."""
+        return self._call("ListQueue", admin_pb2.ListQueueRequest(), lambda r: [
+            QueueEntry(info_from_proto(e.intent), e.user) for e in r.entries])
+
+    def cancel_intent(self, intent_id: str, reason: str = "") -> str:
+        """Cancel anyone's intent; its state afterwards."""
+        return self._call("CancelIntent", admin_pb2.CancelIntentRequest(intent_id=intent_id, reason=reason),
+                          lambda r: state_name(r.state))
+
+    def clear_queue(self, kind: str = "") -> int:
+        """Cancel every queued intent (of `kind`); how many."""
+        try:
+            request = admin_pb2.ClearQueueRequest(kind=to_proto(kind) if kind else 0)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+        return self._call("ClearQueue", request, lambda r: r.cancelled)
+
+    def watch(self, *, min_interval_s: float = 0.2, timeout: float | None = None) -> Iterator[RealmSnapshot | Notice]:
+        """Snapshots of the realm as it changes, and notices, until closed or `timeout`."""
+        call = self._stub.WatchRealm(admin_pb2.WatchRealmRequest(min_interval_s=min_interval_s), timeout=timeout,
+                                     metadata=self._endpoint.metadata)
+        try:
+            for event in call:
+                if event.HasField("snapshot"):
+                    yield _snapshot(event.snapshot)
+                else:
+                    yield notice_from_proto(event.notice)
+        except grpc.RpcError as e:
+            if e.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED):  # closed, timeout
+                raise error_from_rpc(e) from None
+        finally:
+            call.cancel()
 
     # -- users --
 
@@ -149,6 +281,24 @@ class AdminClient:
 
     def revoke_token(self, prefix: str) -> TokenInfo:
         return self._call("RevokeToken", admin_pb2.RevokeTokenRequest(prefix=prefix), _token)
+
+    # -- quotas and usage --
+
+    def set_quota(self, user: str, *, requests_per_minute: int | None = None,
+                  budget: float | None = None) -> QuotaStatus:
+        """Set a user's limits (0: none); a limit left None returns to the realm's default."""
+        request = admin_pb2.SetQuotaRequest(user=user)
+        if requests_per_minute is not None:
+            request.requests_per_minute = requests_per_minute
+        if budget is not None:
+            request.budget = budget
+        return self._call("SetQuota", request, quota_from_proto)
+
+    def stats(self, user: str = "") -> Stats:
+        """Usage of the whole realm and of each user (or of `user` only)."""
+        return self._call("Stats", admin_pb2.StatsRequest(user=user), lambda r: Stats(
+            usage_from_proto(r.realm), tuple(usage_from_proto(u) for u in r.users), r.users_connected,
+            r.most_users_connected))
 
     # -- notices and audit --
 

@@ -47,6 +47,8 @@ class MtorError(Exception):
         if code is not None:
             self.code = code
         self.intent_id: str | None = intent_id
+        self.retry_after_s: float | None = None
+        """Set when the realm said when a retry can succeed (a quota's RESOURCE_EXHAUSTED)."""
 
     def __str__(self) -> str:
         return f"{self.code.name}: {self.message}" if self.message else self.code.name
@@ -173,4 +175,12 @@ def error_from_rpc(e: grpc.RpcError, intent_id: str | None = None) -> MtorError:
     details = details_fn() if callable(details_fn) else None
     if code is None:
         return MtorError(str(e), intent_id=intent_id)
-    return error_from_status(code, details or "", intent_id)
+    error = error_from_status(code, details or "", intent_id)
+    trailers_fn = getattr(e, "trailing_metadata", None)
+    for key, value in (trailers_fn() if callable(trailers_fn) else None) or ():
+        if key == "retry-after":
+            try:
+                error.retry_after_s = float(value)
+            except ValueError:
+                pass
+    return error

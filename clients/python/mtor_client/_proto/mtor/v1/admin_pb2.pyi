@@ -1,6 +1,10 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from mtor_client._proto.mtor.v1 import account_pb2 as _account_pb2
+from mtor_client._proto.mtor.v1 import intent_pb2 as _intent_pb2
+from mtor_client._proto.mtor.v1 import intents_pb2 as _intents_pb2
+from mtor_client._proto.mtor.v1 import worker_link_pb2 as _worker_link_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +31,138 @@ ROLE_SYSOP: Role
 TOKEN_PURPOSE_UNSPECIFIED: TokenPurpose
 TOKEN_PURPOSE_USER: TokenPurpose
 TOKEN_PURPOSE_JOIN: TokenPurpose
+
+class WorkerInfo(_message.Message):
+    __slots__ = ("name", "id", "health", "blacklisted", "blacklisted_by_sysop", "draining", "running", "max_concurrency", "capabilities", "devices", "version", "connected_at", "heartbeat_age_s")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    BLACKLISTED_FIELD_NUMBER: _ClassVar[int]
+    BLACKLISTED_BY_SYSOP_FIELD_NUMBER: _ClassVar[int]
+    DRAINING_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CONNECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_AGE_S_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    id: str
+    health: int
+    blacklisted: bool
+    blacklisted_by_sysop: bool
+    draining: bool
+    running: int
+    max_concurrency: int
+    capabilities: _containers.RepeatedCompositeFieldContainer[_worker_link_pb2.Capability]
+    devices: _containers.RepeatedCompositeFieldContainer[_worker_link_pb2.Device]
+    version: str
+    connected_at: _timestamp_pb2.Timestamp
+    heartbeat_age_s: float
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., health: _Optional[int] = ..., blacklisted: _Optional[bool] = ..., blacklisted_by_sysop: _Optional[bool] = ..., draining: _Optional[bool] = ..., running: _Optional[int] = ..., max_concurrency: _Optional[int] = ..., capabilities: _Optional[_Iterable[_Union[_worker_link_pb2.Capability, _Mapping]]] = ..., devices: _Optional[_Iterable[_Union[_worker_link_pb2.Device, _Mapping]]] = ..., version: _Optional[str] = ..., connected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat_age_s: _Optional[float] = ...) -> None: ...
+
+class ListWorkersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWorkersResponse(_message.Message):
+    __slots__ = ("workers",)
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerInfo]
+    def __init__(self, workers: _Optional[_Iterable[_Union[WorkerInfo, _Mapping]]] = ...) -> None: ...
+
+class WorkerRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ReadmitWorkerResponse(_message.Message):
+    __slots__ = ("worker",)
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    worker: WorkerInfo
+    def __init__(self, worker: _Optional[_Union[WorkerInfo, _Mapping]] = ...) -> None: ...
+
+class QueueEntry(_message.Message):
+    __slots__ = ("intent", "user")
+    INTENT_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    intent: _intents_pb2.IntentInfo
+    user: str
+    def __init__(self, intent: _Optional[_Union[_intents_pb2.IntentInfo, _Mapping]] = ..., user: _Optional[str] = ...) -> None: ...
+
+class ListQueueRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListQueueResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[QueueEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[QueueEntry, _Mapping]]] = ...) -> None: ...
+
+class CancelIntentRequest(_message.Message):
+    __slots__ = ("intent_id", "reason")
+    INTENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    intent_id: str
+    reason: str
+    def __init__(self, intent_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CancelIntentResponse(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: _intent_pb2.IntentState
+    def __init__(self, state: _Optional[_Union[_intent_pb2.IntentState, str]] = ...) -> None: ...
+
+class ClearQueueRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: _intent_pb2.Kind
+    def __init__(self, kind: _Optional[_Union[_intent_pb2.Kind, str]] = ...) -> None: ...
+
+class ClearQueueResponse(_message.Message):
+    __slots__ = ("cancelled",)
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    cancelled: int
+    def __init__(self, cancelled: _Optional[int] = ...) -> None: ...
+
+class WatchRealmRequest(_message.Message):
+    __slots__ = ("min_interval_s",)
+    MIN_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    min_interval_s: float
+    def __init__(self, min_interval_s: _Optional[float] = ...) -> None: ...
+
+class KindLoad(_message.Message):
+    __slots__ = ("kind", "queued", "running")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    kind: _intent_pb2.Kind
+    queued: int
+    running: int
+    def __init__(self, kind: _Optional[_Union[_intent_pb2.Kind, str]] = ..., queued: _Optional[int] = ..., running: _Optional[int] = ...) -> None: ...
+
+class RealmSnapshot(_message.Message):
+    __slots__ = ("time", "workers", "kinds", "users_connected")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    USERS_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    workers: _containers.RepeatedCompositeFieldContainer[WorkerInfo]
+    kinds: _containers.RepeatedCompositeFieldContainer[KindLoad]
+    users_connected: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workers: _Optional[_Iterable[_Union[WorkerInfo, _Mapping]]] = ..., kinds: _Optional[_Iterable[_Union[KindLoad, _Mapping]]] = ..., users_connected: _Optional[int] = ...) -> None: ...
+
+class RealmEvent(_message.Message):
+    __slots__ = ("snapshot", "notice")
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    snapshot: RealmSnapshot
+    notice: _intents_pb2.Notice
+    def __init__(self, snapshot: _Optional[_Union[RealmSnapshot, _Mapping]] = ..., notice: _Optional[_Union[_intents_pb2.Notice, _Mapping]] = ...) -> None: ...
 
 class UserInfo(_message.Message):
     __slots__ = ("name", "role", "created_at", "banned", "ban_reason", "live_tokens")
@@ -191,3 +327,31 @@ class ListAuditResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class SetQuotaRequest(_message.Message):
+    __slots__ = ("user", "requests_per_minute", "budget")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    requests_per_minute: int
+    budget: float
+    def __init__(self, user: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., budget: _Optional[float] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("user",)
+    USER_FIELD_NUMBER: _ClassVar[int]
+    user: str
+    def __init__(self, user: _Optional[str] = ...) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("realm", "users", "users_connected", "most_users_connected")
+    REALM_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    USERS_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    MOST_USERS_CONNECTED_FIELD_NUMBER: _ClassVar[int]
+    realm: _account_pb2.UsageReport
+    users: _containers.RepeatedCompositeFieldContainer[_account_pb2.UsageReport]
+    users_connected: int
+    most_users_connected: int
+    def __init__(self, realm: _Optional[_Union[_account_pb2.UsageReport, _Mapping]] = ..., users: _Optional[_Iterable[_Union[_account_pb2.UsageReport, _Mapping]]] = ..., users_connected: _Optional[int] = ..., most_users_connected: _Optional[int] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from mtor_client._proto.mtor.v1 import account_pb2 as mtor_dot_v1_dot_account__pb2
 from mtor_client._proto.mtor.v1 import admin_pb2 as mtor_dot_v1_dot_admin__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -38,6 +39,46 @@ class AdminStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ListWorkers = channel.unary_unary(
+                '/mtor.v1.Admin/ListWorkers',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.ListWorkersRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ListWorkersResponse.FromString,
+                _registered_method=True)
+        self.RemoveWorker = channel.unary_unary(
+                '/mtor.v1.Admin/RemoveWorker',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+                _registered_method=True)
+        self.DrainWorker = channel.unary_unary(
+                '/mtor.v1.Admin/DrainWorker',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+                _registered_method=True)
+        self.BlacklistWorker = channel.unary_unary(
+                '/mtor.v1.Admin/BlacklistWorker',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+                _registered_method=True)
+        self.ReadmitWorker = channel.unary_unary(
+                '/mtor.v1.Admin/ReadmitWorker',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.FromString,
+                _registered_method=True)
+        self.ListQueue = channel.unary_unary(
+                '/mtor.v1.Admin/ListQueue',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.ListQueueRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ListQueueResponse.FromString,
+                _registered_method=True)
+        self.CancelIntent = channel.unary_unary(
+                '/mtor.v1.Admin/CancelIntent',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.CancelIntentRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.CancelIntentResponse.FromString,
+                _registered_method=True)
+        self.ClearQueue = channel.unary_unary(
+                '/mtor.v1.Admin/ClearQueue',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.ClearQueueRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ClearQueueResponse.FromString,
+                _registered_method=True)
         self.ListUsers = channel.unary_unary(
                 '/mtor.v1.Admin/ListUsers',
                 request_serializer=mtor_dot_v1_dot_admin__pb2.ListUsersRequest.SerializeToString,
@@ -83,6 +124,16 @@ class AdminStub:
                 request_serializer=mtor_dot_v1_dot_admin__pb2.RevokeTokenRequest.SerializeToString,
                 response_deserializer=mtor_dot_v1_dot_admin__pb2.TokenInfo.FromString,
                 _registered_method=True)
+        self.SetQuota = channel.unary_unary(
+                '/mtor.v1.Admin/SetQuota',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.SetQuotaRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_account__pb2.QuotaStatus.FromString,
+                _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/mtor.v1.Admin/Stats',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.StatsRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.StatsResponse.FromString,
+                _registered_method=True)
         self.Broadcast = channel.unary_unary(
                 '/mtor.v1.Admin/Broadcast',
                 request_serializer=mtor_dot_v1_dot_admin__pb2.BroadcastRequest.SerializeToString,
@@ -93,6 +144,11 @@ class AdminStub:
                 request_serializer=mtor_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=mtor_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
                 _registered_method=True)
+        self.WatchRealm = channel.unary_stream(
+                '/mtor.v1.Admin/WatchRealm',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.RealmEvent.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -101,6 +157,65 @@ class AdminServicer:
     PERMISSION_DENIED. Every call that changes something is written to the
     audit log with who, what and when.
     """
+
+    def ListWorkers(self, request, context):
+        """Connected workers, sorted by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveWorker(self, request, context):
+        """Disconnect a worker now (its running intents go to other workers) and
+        refuse it when it tries to join again, until ReadmitWorker.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DrainWorker(self, request, context):
+        """Give a worker no new work; what it runs finishes. ReadmitWorker undoes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BlacklistWorker(self, request, context):
+        """Blacklist a worker by hand: no new work, and (unlike a health
+        blacklisting) no readmission by itself. ReadmitWorker undoes it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadmitWorker(self, request, context):
+        """Undo RemoveWorker, DrainWorker or BlacklistWorker, or readmit a worker
+        its health blacklisted (at health 50).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListQueue(self, request, context):
+        """Queued and running intents, queued ones in the order they will start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelIntent(self, request, context):
+        """Cancel any user's intent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearQueue(self, request, context):
+        """Cancel every queued intent (running ones finish).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def ListUsers(self, request, context):
         """Every user, sorted by name.
@@ -167,6 +282,20 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetQuota(self, request, context):
+        """Set a user's quota; an unset field returns them to the realm's default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Stats(self, request, context):
+        """Usage of the whole realm and of its users.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Broadcast(self, request, context):
         """Send a notice to every caller following Intents.Notices.
         """
@@ -181,9 +310,57 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchRealm(self, request, context):
+        """The realm as it changes, for dashboards: a snapshot at once and after
+        every change (at most every `min_interval_s`), and every notice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListWorkers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkers,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.ListWorkersRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ListWorkersResponse.SerializeToString,
+            ),
+            'RemoveWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveWorker,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.SerializeToString,
+            ),
+            'DrainWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrainWorker,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.SerializeToString,
+            ),
+            'BlacklistWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.BlacklistWorker,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.WorkerInfo.SerializeToString,
+            ),
+            'ReadmitWorker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadmitWorker,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.SerializeToString,
+            ),
+            'ListQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQueue,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.ListQueueRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ListQueueResponse.SerializeToString,
+            ),
+            'CancelIntent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelIntent,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.CancelIntentRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.CancelIntentResponse.SerializeToString,
+            ),
+            'ClearQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearQueue,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.ClearQueueRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ClearQueueResponse.SerializeToString,
+            ),
             'ListUsers': grpc.unary_unary_rpc_method_handler(
                     servicer.ListUsers,
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.ListUsersRequest.FromString,
@@ -229,6 +406,16 @@ def add_AdminServicer_to_server(servicer, server):
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.RevokeTokenRequest.FromString,
                     response_serializer=mtor_dot_v1_dot_admin__pb2.TokenInfo.SerializeToString,
             ),
+            'SetQuota': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetQuota,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.SetQuotaRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_account__pb2.QuotaStatus.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.StatsRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.StatsResponse.SerializeToString,
+            ),
             'Broadcast': grpc.unary_unary_rpc_method_handler(
                     servicer.Broadcast,
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.BroadcastRequest.FromString,
@@ -238,6 +425,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ListAudit,
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.ListAuditRequest.FromString,
                     response_serializer=mtor_dot_v1_dot_admin__pb2.ListAuditResponse.SerializeToString,
+            ),
+            'WatchRealm': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRealm,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.RealmEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -253,6 +445,222 @@ class Admin:
     PERMISSION_DENIED. Every call that changes something is written to the
     audit log with who, what and when.
     """
+
+    @staticmethod
+    def ListWorkers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ListWorkers',
+            mtor_dot_v1_dot_admin__pb2.ListWorkersRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ListWorkersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/RemoveWorker',
+            mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrainWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/DrainWorker',
+            mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BlacklistWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/BlacklistWorker',
+            mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.WorkerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadmitWorker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ReadmitWorker',
+            mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ListQueue',
+            mtor_dot_v1_dot_admin__pb2.ListQueueRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ListQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelIntent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/CancelIntent',
+            mtor_dot_v1_dot_admin__pb2.CancelIntentRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.CancelIntentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ClearQueue',
+            mtor_dot_v1_dot_admin__pb2.ClearQueueRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ClearQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ListUsers(request,
@@ -498,6 +906,60 @@ class Admin:
             _registered_method=True)
 
     @staticmethod
+    def SetQuota(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/SetQuota',
+            mtor_dot_v1_dot_admin__pb2.SetQuotaRequest.SerializeToString,
+            mtor_dot_v1_dot_account__pb2.QuotaStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/Stats',
+            mtor_dot_v1_dot_admin__pb2.StatsRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def Broadcast(request,
             target,
             options=(),
@@ -541,6 +1003,33 @@ class Admin:
             '/mtor.v1.Admin/ListAudit',
             mtor_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
             mtor_dot_v1_dot_admin__pb2.ListAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRealm(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/mtor.v1.Admin/WatchRealm',
+            mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.RealmEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,31 @@
+"""Usage reports from the ledger, for Account.Usage and Admin.Stats."""
+from __future__ import annotations
+
+from mtor_client._proto.mtor.v1 import account_pb2
+from mtor_client.kinds import to_proto
+
+from ..accounting import QuotaStatus
+from ..realm import Realm
+
+
+def quota_status(status: QuotaStatus) -> account_pb2.QuotaStatus:
+    out = account_pb2.QuotaStatus(requests_per_minute=status.limits.requests_per_minute,
+                                  budget=status.limits.budget, budget_period_s=status.budget_period_s,
+                                  spent=status.spent)
+    out.period_ends.FromNanoseconds(int(status.period_ends * 1e9))
+    return out
+
+
+async def usage_report(realm: Realm, user: str | None) -> account_pb2.UsageReport:
+    """One user's usage with their quota, or (None) the whole realm's."""
+    report = account_pb2.UsageReport(user=user or "")
+    for totals in await realm.ledger.totals(user):
+        report.kinds.add(kind=to_proto(totals.kind), intents=totals.intents, succeeded=totals.succeeded,
+                         processing_s=totals.processing_s, queue_wait_s=totals.queue_wait_s, cost=totals.cost,
+                         mean_service_s=totals.mean_service_s)
+        report.intents += totals.intents
+        report.processing_s += totals.processing_s
+        report.cost += totals.cost
+    if user is not None:
+        report.quota.CopyFrom(quota_status(realm.quotas.status(user)))
+    return report
