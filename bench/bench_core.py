@@ -48,12 +48,16 @@ RAW = "raw grpc.aio unary echo"
 INTENT = "no-op chat intent (realm + echo worker)"
 
 
+# a join token the realm takes on its first start and the worker presents; metrics on a free port
+BENCH_ENV = {"MTOR_JOIN_TOKEN": "mtor_bench-join-token", "MTOR_METRICS_LISTEN": "127.0.0.1:0"}
+
+
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None,
           pattern: str = r"listening on (\S+)") -> tuple[subprocess.Popen, str]:
     """Start a Python process and wait until its log matches `pattern`; returns it and the match."""
     handle = log.open("w")
     proc = subprocess.Popen([sys.executable, *args], stdout=handle, stderr=subprocess.STDOUT,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **BENCH_ENV, **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         m = re.search(pattern, log.read_text())
@@ -159,7 +163,7 @@ def main() -> None:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
                  "--backend", "echo", "--max-concurrency", str(args.concurrency), "--data-dir", str(root / "w")],
-                stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT)
+                stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, env={**os.environ, **BENCH_ENV})
             procs.append(worker)
             with grpc.insecure_channel(realm_addr) as channel:
                 info = realm_pb2_grpc.RealmInfoStub(channel)

@@ -37,20 +37,27 @@ def _add_realm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="config, database and logs (default $MTOR_DATA_DIR or ~/.mtor)")
 
 
-def _add_client_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--realm", metavar="HOST:PORT", default=os.environ.get("MTOR_REALM", DEFAULT_REALM),
-                   help="realm to call; grpcs://HOST:PORT for TLS (default $MTOR_REALM or %(default)s)")
-    p.add_argument("--token", default=os.environ.get("MTOR_TOKEN"), help="bearer token (default $MTOR_TOKEN)")
-    p.add_argument("--data-dir", metavar="DIR", help="where mtor.toml with the [tls] client settings is, if "
-                   "anywhere (default $MTOR_DATA_DIR or ~/.mtor); MTOR_TLS_* variables override it")
+def add_client_arguments(p: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """--realm, --token, --data-dir. `nested`: for the subcommands of a command that has them too (`mtor admin
+    workers drain`), so that they may come at either level: left out here, they keep the outer value."""
+    def default(value: str | None) -> str | None:
+        return argparse.SUPPRESS if nested else value
+
+    p.add_argument("--realm", metavar="HOST:PORT", default=default(os.environ.get("MTOR_REALM", DEFAULT_REALM)),
+                   help=f"realm to call; grpcs://HOST:PORT for TLS (default $MTOR_REALM or {DEFAULT_REALM})")
+    p.add_argument("--token", default=default(os.environ.get("MTOR_TOKEN")),
+                   help="bearer token (default $MTOR_TOKEN)")
+    p.add_argument("--data-dir", metavar="DIR", default=default(None), help="where mtor.toml with the [tls] "
+                   "client settings is, if anywhere (default $MTOR_DATA_DIR or ~/.mtor); MTOR_TLS_* variables "
+                   "override it")
 
 
-def _client_tls(args: argparse.Namespace) -> TLS | None:
+def client_tls(args: argparse.Namespace) -> TLS | None:
     """The [tls] client settings (config file if present, MTOR_TLS_* variables); None: no TLS material."""
     from .config import data_dir, load_section
-    from .tls import client_tls
+    from .tls import client_tls as from_section
 
-    return client_tls(load_section(data_dir(args.data_dir), "tls"))
+    return from_section(load_section(data_dir(args.data_dir), "tls"))
 
 
 def cmd_realm(args: argparse.Namespace) -> int:
@@ -64,6 +71,12 @@ def cmd_realm(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from mtor_worker.cli import main
+
+    return main(args)
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from .cli_admin import main
 
     return main(args)
 
@@ -94,7 +107,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     prompt = " ".join(args.prompt)
     try:
-        with Client(args.realm, token=args.token, tls=_client_tls(args)) as client:
+        with Client(args.realm, token=args.token, tls=client_tls(args)) as client:
             stream = client.chat_stream(prompt, model=args.model, max_tokens=args.max_tokens,
                                         temperature=args.temperature, timeout=args.timeout,
                                         on_event=_show_progress)
@@ -114,7 +127,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from mtor_client import Client, MtorError
 
     try:
-        with Client(args.realm, token=args.token, tls=_client_tls(args)) as client:
+        with Client(args.realm, token=args.token, tls=client_tls(args)) as client:
             info = client.describe(timeout=args.timeout)
     except MtorError as e:
         print(f"mtor: realm {args.realm} is not answering: {e}", file=sys.stderr)
@@ -158,13 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=int, default=0, help="most tokens to generate (default: the worker's)")
     p.add_argument("--temperature", type=float, default=None, help="sampling temperature 0.0-2.0")
     p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
-    _add_client_arguments(p)
+    add_client_arguments(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("status", help="show a realm's workers and queues")
     p.add_argument("--timeout", type=float, default=5.0, help="give up after this many seconds")
-    _add_client_arguments(p)
+    add_client_arguments(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("admin", help="run a realm as its sysop: workers, pools, queue, users, tokens, usage, audit")
+    from .cli_admin import add_arguments as add_admin_arguments
+
+    add_admin_arguments(p)
+    p.set_defaults(func=cmd_admin)
     return parser
 
 

@@ -126,6 +126,12 @@ class StoreSection:
 
 
 @dataclass
+class MetricsSection:
+    listen: str = _opt("127.0.0.1:9470", "HOST:PORT of the realm's Prometheus endpoint, "
+                       "http://HOST:PORT/metrics (port 0 picks a free one; empty: no metrics endpoint).")
+
+
+@dataclass
 class WorkerSection:
     realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
@@ -238,6 +244,7 @@ class Config:
     costs: CostsSection = field(default_factory=CostsSection)
     quotas: QuotasSection = field(default_factory=QuotasSection)
     store: StoreSection = field(default_factory=StoreSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
     llama: LlamaSection = field(default_factory=LlamaSection)
     whisper: WhisperSection = field(default_factory=WhisperSection)

@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterable
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
@@ -27,6 +27,7 @@ from .config import Config
 from .errors import RealmError, not_found
 from .health import Transition
 from .health.score import ERROR, FAILURE, SUCCESS
+from .metrics import RealmMetrics
 from .notices import NoticeHub
 from .queue import FairQueue, QueueFull
 from .records import (
@@ -44,6 +45,8 @@ from .records import (
     terminal_event_from_row,
 )
 from .scheduler import ConnectedWorker, pick_worker
+from .scheduler.pools import SCHEMA as POOL_SCHEMA
+from .scheduler.pools import Pools, is_alias
 from .store import IntentRow, Store
 from .validate import validate_intent
 
@@ -74,6 +77,7 @@ class Realm:
         self.ledger = Ledger(store, SUCCEEDED)
         self.quotas = Quotas(cfg.quotas, store)  # open() loads the overrides and this period's spending
         self.presence = Presence(store)
+        self.pools = Pools(store)
         self._seq_base = incarnation << 32
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
@@ -84,15 +88,17 @@ class Realm:
         self._monitor: asyncio.Task[None] | None = None
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self._watchers: set[asyncio.Event] = set()  # WatchRealm streams, woken by every change
+        self.metrics = RealmMetrics(self)  # counted in _finish, gauges read from this state at each scrape
 
     @classmethod
     async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
         store = await Store.open(data_dir / DB_FILE,
-                                 schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA))
+                                 schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA, POOL_SCHEMA))
         realm = cls(cfg, store, await store.next_incarnation())
         realm.accounts = await Accounts.open(store, anonymous_allowed(cfg))
         realm.quotas = await Quotas.open(cfg.quotas, store, realm.ledger)
         realm.presence = await Presence.open(store)
+        realm.pools = await Pools.open(store)
         await realm._recover()
         realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
         return realm
@@ -123,6 +129,8 @@ class Realm:
         """Validate, record and queue (or start) an intent; returns its id. A metered submission
         counts against the user's quota (a converse intent's steps do not: the intent did)."""
         kind = validate_intent(request, self.cfg.realm.max_payload_bytes)
+        if is_alias(request.model):
+            self.pools.get(request.model, kind)
         if request.request_id:
             existing = self._by_request.get((user, request.request_id))
             if existing is None:
@@ -159,7 +167,7 @@ class Realm:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
             self._spawn(self._converse(intent), self._pipelines)
             return intent.id
-        worker = None if len(queue) else pick_worker(self._workers.values(), kind, intent.model)
+        worker = None if len(queue) else self._pick(intent, self._workers.values())
         if worker is not None:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
             self._start(intent, worker)
@@ -233,6 +241,8 @@ class Realm:
                 continue
             any_model = any(not w.capabilities[kind] for w in serving)
             models = set() if any_model else {m for w in serving for m in w.capabilities[kind]}
+            if not any_model:
+                models.update(self.pools.aliases(kind, (w.name for w in serving)))
             response.kinds.add(kind=to_proto(kind), workers=len(serving), queue_depth=depth,
                                free_slots=sum(w.free_slots for w in serving), models=sorted(models))
         response.running = sum(len(w.running) for w in self._workers.values())
@@ -275,7 +285,7 @@ class Realm:
                 intent.position = position
                 self._emit(intent, queued=intent_pb2.Queued(queue_position=position, queue_depth=depth))
 
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
         """Start every queued intent some worker can take now, in fair order."""
         for kind, queue in self._queues.items():
             if not len(queue):
@@ -286,7 +296,7 @@ class Realm:
             taken = False
             for intent_id in queue:
                 intent = self._live[intent_id]
-                worker = pick_worker(candidates, kind, intent.model)
+                worker = self._pick(intent, candidates)
                 if worker is None:
                     continue
                 queue.take(intent_id)
@@ -298,6 +308,15 @@ class Realm:
                         break
             if taken:
                 self._report_positions(kind)
+
+    def _pick(self, intent: LiveIntent, candidates: Iterable[ConnectedWorker]) -> ConnectedWorker | None:
+        if not is_alias(intent.model):
+            return pick_worker(candidates, intent.kind, intent.model)
+        try:
+            pool = self.pools.get(intent.model, intent.kind)
+        except RealmError:  # deleted meanwhile: delete_pool fails what waits for it
+            return None
+        return self.pools.pick(pool, candidates, intent.request)
 
     def _start(self, intent: LiveIntent, worker: ConnectedWorker) -> None:
         intent.attempts += 1
@@ -311,8 +330,13 @@ class Realm:
         limit = self.cfg.timeout_for(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
+        request = intent.request
+        if is_alias(request.model):  # the member runs its own model
+            request = intent_pb2.IntentRequest()
+            request.CopyFrom(intent.request)
+            request.model = ""
         worker.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
-            assignment_id=intent.assignment, intent_id=intent.id, intent=intent.request, timeout_s=timeout)))
+            assignment_id=intent.assignment, intent_id=intent.id, intent=request, timeout_s=timeout)))
         intent.attempt_timer = asyncio.get_running_loop().call_later(
             limit, self._attempt_timed_out, intent, intent.assignment)
         _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
@@ -355,6 +379,7 @@ class Realm:
         intent.state, intent.result, intent.error = state, result, error
         intent.finished_at = time.time()
         accounted = self._account(intent)
+        self.metrics.finished(intent)
         intent.seq += 1
         event = terminal_event(intent.id, self._seq_base + intent.seq, intent.finished_at, result, error)
         written = self.store.mark_finished(
@@ -516,7 +541,7 @@ class Realm:
         self._changed()
         log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
                  worker.max_concurrency)
-        self._dispatch()
+        self.dispatch()
         return worker
 
     def worker_lost(self, worker: ConnectedWorker, reason: str) -> None:
@@ -534,21 +559,23 @@ class Realm:
             if intent is not None and intent.assignment == assignment and intent.state == RUNNING:
                 self._requeue(intent, f"worker {worker.name} lost: {reason}")
         worker.running.clear()
-        self._dispatch()
+        self.dispatch()
 
     def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
         now = time.monotonic()
         late = now - worker.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
         worker.last_heartbeat = now
-        self._changed()
         was_available = worker.available
+        before = (worker.draining, worker.health.score, worker.devices)
         worker.draining = heartbeat.draining
         if heartbeat.devices:
             worker.devices = list(heartbeat.devices)
         transition = worker.health.heartbeat(heartbeat.healthy, late, now, self.cfg.health.readmit_after_s)
         self._health_notice(worker, transition, heartbeat.detail)
+        if (worker.draining, worker.health.score, worker.devices) != before:  # something a dashboard shows
+            self._changed()
         if worker.available and not was_available:
-            self._dispatch()
+            self.dispatch()
 
     def on_update(self, worker: ConnectedWorker, update: worker_link_pb2.AssignmentUpdate) -> None:
         intent_id = worker.running.get(update.assignment_id)
@@ -567,7 +594,7 @@ class Realm:
             self._succeed(intent, update.result, worker)
         elif current and which == "failed":
             self._worker_failed(intent, worker, update.failed)
-        self._dispatch()
+        self.dispatch()
 
     def _succeed(self, intent: LiveIntent, result: intent_pb2.IntentResult, worker: ConnectedWorker) -> None:
         now = time.time()
@@ -602,7 +629,7 @@ class Realm:
         elif transition is Transition.READMITTED:
             log.info("Worker %s readmitted", worker.name)
             self.notices.publish(f"Worker {worker.name} readmitted", sysops_only=True)
-            self._dispatch()
+            self.dispatch()
 
     # -------------------------------------------------- the sysop's hand --
 
@@ -645,8 +672,17 @@ class Realm:
         worker.held = False
         self._health_notice(worker, worker.health.readmit(), "")
         self._changed()
-        self._dispatch()
+        self.dispatch()
         return worker
+
+    async def delete_pool(self, name: str) -> int:
+        """Delete a pool; what waits for it fails. Returns how many intents failed."""
+        await self.pools.delete(name)
+        alias = "$" + name.removeprefix("$")
+        waiting = [i for i in self._live.values() if i.model == alias and i.state == QUEUED]
+        for intent in waiting:
+            self._finish(intent, FAILED, error=_error(grpc.StatusCode.NOT_FOUND, f"pool {alias} was deleted"))
+        return len(waiting)
 
     def live_intents(self) -> list[LiveIntent]:
         """Running intents, then queued ones per kind in the order they will start."""

@@ -22,7 +22,8 @@ from mtor_client._proto.mtor.v1 import (
     worker_link_pb2_grpc,
 )
 
-from .config import Config
+from .config import Config, ConfigError
+from .metrics import MetricsServer
 from .realm import Realm
 from .services.account import AccountService
 from .services.admin import AdminService
@@ -58,8 +59,11 @@ class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
 
     def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
-                 address: str, first_run: list[str], transport: str = "plaintext") -> None:
+                 address: str, first_run: list[str], transport: str = "plaintext",
+                 metrics: MetricsServer | None = None) -> None:
         self.realm, self._server, self._health, self.address = realm, server, health_servicer, address
+        self.metrics = metrics
+        """The Prometheus endpoint ([metrics] listen); None when turned off."""
         self.first_run = first_run
         self.transport = transport
         """How it serves: plaintext, TLS or mutual TLS (tls.server_mode)."""
@@ -68,7 +72,13 @@ class RealmServer:
     @classmethod
     async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
         credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
+        metrics_at = _metrics_address(cfg)  # a mistake here also stops the start before the store opens
         realm = await Realm.open(cfg, data_dir)
+        try:  # before bootstrap, so that a realm that cannot start has shown no secrets it then forgets
+            metrics = None if metrics_at is None else await _start_metrics(cfg, realm, *metrics_at)
+        except BaseException:
+            await realm.close()
+            raise
         first_run = await realm.accounts.bootstrap()
         limit = cfg.realm.max_message_bytes
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
@@ -90,19 +100,42 @@ class RealmServer:
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls))
+        return cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls),
+                   metrics)
 
     def announce(self, data_dir: Path) -> None:
         """Tell the operator where the realm is, and (first start only) its secrets."""
         over = "" if self.transport == "plaintext" else f" with {self.transport}"
-        print(f"mtor realm {self.realm.name!r} listening on {self.address}{over} (data dir {data_dir})", flush=True)
-        for line in self.first_run:
-            print(f"  {line}", flush=True)
+        lines = [f"mtor realm {self.realm.name!r} listening on {self.address}{over} (data dir {data_dir})"]
+        if self.metrics is not None:
+            lines.append(f"  metrics on {self.metrics.url}")
+        lines += [f"  {line}" for line in self.first_run]
+        print("\n".join(lines), flush=True)  # one write: whoever sees the first line sees them all
 
     async def stop(self, grace_s: float = 2.0) -> None:
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace_s)
+        if self.metrics is not None:
+            await self.metrics.stop()
         await self.realm.close()
+
+
+def _metrics_address(cfg: Config) -> tuple[str, int] | None:
+    """(host, port) of [metrics] listen; None when it is empty (no endpoint)."""
+    if not cfg.metrics.listen.strip():
+        return None
+    try:
+        return split_address(cfg.metrics.listen.strip())
+    except ValueError as e:
+        raise ConfigError(f"metrics.listen: {e}") from None
+
+
+async def _start_metrics(cfg: Config, realm: Realm, host: str, port: int) -> MetricsServer:
+    try:
+        return await MetricsServer.start(host, port, realm.metrics.render)
+    except OSError as e:
+        raise ConfigError(f"metrics.listen {cfg.metrics.listen}: cannot listen ({e.strerror or e}); set another "
+                          "HOST:PORT, port 0 for a free one, or empty for no metrics endpoint") from None
 
 
 async def wait_for_signal() -> None:

@@ -27,6 +27,7 @@ FAST = {
     "HF_HUB_OFFLINE": "1",
     "MTOR_SYSOP_TOKEN": SYSOP_TOKEN,
     "MTOR_JOIN_TOKEN": JOIN_TOKEN,
+    "MTOR_METRICS_LISTEN": "127.0.0.1:0",  # a free port each, so that realms side by side never clash
 }
 
 

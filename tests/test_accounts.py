@@ -41,9 +41,11 @@ def test_a_bad_token_is_refused_even_where_anonymous_calls_are_allowed(cluster):
     token = realm.new_user("alice")
     with Client(realm.address) as anonymous:
         assert anonymous.chat("hi", timeout=10).text == "echo: hi"
-    with Client(realm.address, token="mtor_wrong") as wrong, pytest.raises(Unauthenticated) as e:
-        wrong.chat("hi", timeout=5)
-    assert "unknown token" in e.value.message
+    with Client(realm.address, token="mtor_wrong") as wrong:
+        for call in (lambda: wrong.chat("hi", timeout=5), wrong.usage, wrong.whoami):
+            with pytest.raises(Unauthenticated) as e:
+                call()
+            assert "unknown token" in e.value.message
     with realm.admin() as admin:
         short = admin.create_token("alice", ttl_s=1.0).token
         with Client(realm.address, token=short) as client:

@@ -119,3 +119,42 @@ def test_watch_realm_streams_snapshots_on_change_and_notices(cluster):
                        5, what="a snapshot with chat running")
             list(stream)
         watching.join(10)
+
+
+READS = {"ListWorkers", "ListPools", "ListQueue", "ListUsers", "ListTokens", "Stats", "ListAudit", "WatchRealm"}
+
+
+def test_every_admin_change_is_audited_with_who_what_and_when(cluster):
+    from mtor_client._proto.mtor.v1 import admin_pb2
+    from mtor_client.admin import Pool
+
+    realm = cluster.realm()
+    cluster.worker(realm, "w1", concurrency=1)
+    started = time.time()
+    with realm.admin() as admin, Client(realm.address) as client:
+        admin.create_user("alice")
+        admin.set_role("alice", "user")
+        prefix = admin.create_token("alice").info.prefix
+        admin.revoke_token(prefix)
+        admin.set_quota("alice", requests_per_minute=5)
+        admin.ban("alice", "audit test")
+        admin.unban("alice")
+        admin.terminate("alice")
+        admin.broadcast("hello")
+        admin.set_pool(Pool("p", "chat", ("w1",)))
+        admin.delete_pool("p")
+        running = client.submit(chat_request("!sleep 5"))
+        running_id = next(running).intent_id
+        admin.cancel_intent(running_id)
+        admin.clear_queue()
+        admin.drain_worker("w1")
+        admin.blacklist_worker("w1")
+        admin.readmit_worker("w1")
+        admin.remove_worker("w1")
+        entries = admin.audit(limit=50)
+    changes = {m.name for m in admin_pb2.DESCRIPTOR.services_by_name["Admin"].methods} - READS
+    assert {e.action for e in entries} == changes
+    assert all(e.actor == "sysop" and e.time.timestamp() >= started - 1 for e in entries)
+    by_action = {e.action: e for e in entries}
+    assert by_action["BanUser"].target == "alice" and "audit test" in by_action["BanUser"].detail
+    assert by_action["CancelIntent"].target == running_id and by_action["RevokeToken"].target == prefix

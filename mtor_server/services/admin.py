@@ -111,6 +111,29 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         await self._audit(caller, "ReadmitWorker", name)
         return admin_pb2.ReadmitWorkerResponse(worker=_worker_info(worker) if worker is not None else None)
 
+    # ------------------------------------------------------------- pools --
+
+    @sysop_call
+    async def ListPools(self, request: admin_pb2.ListPoolsRequest, caller: Caller) -> admin_pb2.ListPoolsResponse:
+        return admin_pb2.ListPoolsResponse(pools=self.realm.pools.all())
+
+    @sysop_call
+    async def SetPool(self, request: admin_pb2.Pool, caller: Caller) -> admin_pb2.Pool:
+        pool = await self.realm.pools.set(request)
+        self.realm.dispatch()  # intents may wait for it
+        await self._audit(caller, "SetPool", "$" + pool.name,
+                          f"{name_of(pool.kind)}: {', '.join(pool.workers)}; "
+                          f"{admin_pb2.PoolStrategy.Name(pool.strategy)}")
+        return pool
+
+    @sysop_call
+    async def DeletePool(self, request: admin_pb2.DeletePoolRequest,
+                         caller: Caller) -> admin_pb2.DeletePoolResponse:
+        name = _name(request.name)
+        failed = await self.realm.delete_pool(name)
+        await self._audit(caller, "DeletePool", "$" + name.removeprefix("$"), f"{failed} waiting intents failed")
+        return admin_pb2.DeletePoolResponse()
+
     # ------------------------------------------------------------- queue --
 
     @sysop_call
@@ -248,22 +271,28 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         changed = self.realm.watch_changes()
         notices = self.realm.notices.subscribe(caller)
         try:
-            while True:
-                changed.clear()
-                yield admin_pb2.RealmEvent(snapshot=self._snapshot())
-                await asyncio.sleep(interval)
-                waiting = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(notices.get())}
-                done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                for task in pending:
-                    task.cancel()
-                for task in done:
-                    if isinstance(notice := task.result(), intents_pb2.Notice):
-                        yield admin_pb2.RealmEvent(notice=notice)
-                while not notices.empty():
-                    yield admin_pb2.RealmEvent(notice=notices.get_nowait())
+            with self.realm.presence.connected(caller.user):
+                async for event in self._watch(interval, changed, notices):
+                    yield event
         finally:
             self.realm.unwatch_changes(changed)
             self.realm.notices.unsubscribe(notices)
+
+    async def _watch(self, interval: float, changed: asyncio.Event,
+                     notices: asyncio.Queue[intents_pb2.Notice]) -> AsyncIterator[admin_pb2.RealmEvent]:
+        while True:
+            changed.clear()
+            yield admin_pb2.RealmEvent(snapshot=self._snapshot())
+            await asyncio.sleep(interval)
+            waiting = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(notices.get())}
+            done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if isinstance(notice := task.result(), intents_pb2.Notice):
+                    yield admin_pb2.RealmEvent(notice=notice)
+            while not notices.empty():
+                yield admin_pb2.RealmEvent(notice=notices.get_nowait())
 
     def _snapshot(self) -> admin_pb2.RealmSnapshot:
         snapshot = admin_pb2.RealmSnapshot(workers=[_worker_info(w) for w in self.realm.workers()],

@@ -58,6 +58,22 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True)
+class Specialisation:
+    topic: str
+    keywords: tuple[str, ...]  # whole words, any case
+    workers: tuple[str, ...]  # members preferred for prompts with one of the keywords
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str  # callers ask for the model "$name"
+    kind: str
+    workers: tuple[str, ...]
+    strategy: str = "auto"  # health, round_robin, least_busy, random or auto
+    specialisations: tuple[Specialisation, ...] = ()
+
+
+@dataclass(frozen=True)
 class QueueEntry:
     intent: IntentInfo
     user: str
@@ -139,6 +155,30 @@ def _worker(msg: admin_pb2.WorkerInfo) -> WorkerInfo:
         time_from_proto(msg.connected_at), msg.heartbeat_age_s)
 
 
+STRATEGIES = {"health": admin_pb2.POOL_STRATEGY_HEALTH, "round_robin": admin_pb2.POOL_STRATEGY_ROUND_ROBIN,
+              "least_busy": admin_pb2.POOL_STRATEGY_LEAST_BUSY, "random": admin_pb2.POOL_STRATEGY_RANDOM,
+              "auto": admin_pb2.POOL_STRATEGY_AUTO}
+
+
+def _pool(msg: admin_pb2.Pool) -> Pool:
+    strategy = next((k for k, v in STRATEGIES.items() if v == msg.strategy), "auto")
+    return Pool(msg.name, kind_name(msg.kind), tuple(msg.workers), strategy,
+                tuple(Specialisation(s.topic, tuple(s.keywords), tuple(s.workers)) for s in msg.specialisations))
+
+
+def _pool_to_proto(pool: Pool) -> admin_pb2.Pool:
+    if pool.strategy not in STRATEGIES:
+        raise InvalidArgument(f"strategy {pool.strategy!r}: use one of {', '.join(STRATEGIES)}")
+    try:
+        kind = to_proto(pool.kind)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+    return admin_pb2.Pool(name=pool.name, kind=kind, workers=pool.workers, strategy=STRATEGIES[pool.strategy],
+                          specialisations=[admin_pb2.Specialisation(topic=s.topic, keywords=s.keywords,
+                                                                    workers=s.workers)
+                                           for s in pool.specialisations])
+
+
 def _snapshot(msg: admin_pb2.RealmSnapshot) -> RealmSnapshot:
     return RealmSnapshot(time_from_proto(msg.time), tuple(_worker(w) for w in msg.workers),
                          tuple(KindLoad(kind_name(k.kind), k.queued, k.running) for k in msg.kinds),
@@ -205,6 +245,18 @@ class AdminClient:
         """Undo remove, drain or blacklist; None for a removed worker not connected yet."""
         return self._call("ReadmitWorker", admin_pb2.WorkerRequest(name=name),
                           lambda r: _worker(r.worker) if r.HasField("worker") else None)
+
+    # -- pools --
+
+    def pools(self) -> list[Pool]:
+        return self._call("ListPools", admin_pb2.ListPoolsRequest(), lambda r: [_pool(p) for p in r.pools])
+
+    def set_pool(self, pool: Pool) -> Pool:
+        """Create or replace the alias `$pool.name`."""
+        return self._call("SetPool", _pool_to_proto(pool), _pool)
+
+    def delete_pool(self, name: str) -> None:
+        self._call("DeletePool", admin_pb2.DeletePoolRequest(name=name), lambda r: None)
 
     # -- queue --
 

@@ -14,6 +14,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PoolStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    POOL_STRATEGY_UNSPECIFIED: _ClassVar[PoolStrategy]
+    POOL_STRATEGY_HEALTH: _ClassVar[PoolStrategy]
+    POOL_STRATEGY_ROUND_ROBIN: _ClassVar[PoolStrategy]
+    POOL_STRATEGY_LEAST_BUSY: _ClassVar[PoolStrategy]
+    POOL_STRATEGY_RANDOM: _ClassVar[PoolStrategy]
+    POOL_STRATEGY_AUTO: _ClassVar[PoolStrategy]
+
 class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ROLE_UNSPECIFIED: _ClassVar[Role]
@@ -25,12 +34,62 @@ class TokenPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TOKEN_PURPOSE_UNSPECIFIED: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_USER: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_JOIN: _ClassVar[TokenPurpose]
+POOL_STRATEGY_UNSPECIFIED: PoolStrategy
+POOL_STRATEGY_HEALTH: PoolStrategy
+POOL_STRATEGY_ROUND_ROBIN: PoolStrategy
+POOL_STRATEGY_LEAST_BUSY: PoolStrategy
+POOL_STRATEGY_RANDOM: PoolStrategy
+POOL_STRATEGY_AUTO: PoolStrategy
 ROLE_UNSPECIFIED: Role
 ROLE_USER: Role
 ROLE_SYSOP: Role
 TOKEN_PURPOSE_UNSPECIFIED: TokenPurpose
 TOKEN_PURPOSE_USER: TokenPurpose
 TOKEN_PURPOSE_JOIN: TokenPurpose
+
+class Specialisation(_message.Message):
+    __slots__ = ("topic", "keywords", "workers")
+    TOPIC_FIELD_NUMBER: _ClassVar[int]
+    KEYWORDS_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    topic: str
+    keywords: _containers.RepeatedScalarFieldContainer[str]
+    workers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, topic: _Optional[str] = ..., keywords: _Optional[_Iterable[str]] = ..., workers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Pool(_message.Message):
+    __slots__ = ("name", "kind", "workers", "strategy", "specialisations")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    SPECIALISATIONS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: _intent_pb2.Kind
+    workers: _containers.RepeatedScalarFieldContainer[str]
+    strategy: PoolStrategy
+    specialisations: _containers.RepeatedCompositeFieldContainer[Specialisation]
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[_intent_pb2.Kind, str]] = ..., workers: _Optional[_Iterable[str]] = ..., strategy: _Optional[_Union[PoolStrategy, str]] = ..., specialisations: _Optional[_Iterable[_Union[Specialisation, _Mapping]]] = ...) -> None: ...
+
+class ListPoolsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPoolsResponse(_message.Message):
+    __slots__ = ("pools",)
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    pools: _containers.RepeatedCompositeFieldContainer[Pool]
+    def __init__(self, pools: _Optional[_Iterable[_Union[Pool, _Mapping]]] = ...) -> None: ...
+
+class DeletePoolRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeletePoolResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class WorkerInfo(_message.Message):
     __slots__ = ("name", "id", "health", "blacklisted", "blacklisted_by_sysop", "draining", "running", "max_concurrency", "capabilities", "devices", "version", "connected_at", "heartbeat_age_s")

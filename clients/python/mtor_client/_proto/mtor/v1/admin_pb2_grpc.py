@@ -64,6 +64,21 @@ class AdminStub:
                 request_serializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
                 response_deserializer=mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.FromString,
                 _registered_method=True)
+        self.ListPools = channel.unary_unary(
+                '/mtor.v1.Admin/ListPools',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.ListPoolsRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ListPoolsResponse.FromString,
+                _registered_method=True)
+        self.SetPool = channel.unary_unary(
+                '/mtor.v1.Admin/SetPool',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.Pool.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.Pool.FromString,
+                _registered_method=True)
+        self.DeletePool = channel.unary_unary(
+                '/mtor.v1.Admin/DeletePool',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.DeletePoolRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.DeletePoolResponse.FromString,
+                _registered_method=True)
         self.ListQueue = channel.unary_unary(
                 '/mtor.v1.Admin/ListQueue',
                 request_serializer=mtor_dot_v1_dot_admin__pb2.ListQueueRequest.SerializeToString,
@@ -191,6 +206,28 @@ class AdminServicer:
     def ReadmitWorker(self, request, context):
         """Undo RemoveWorker, DrainWorker or BlacklistWorker, or readmit a worker
         its health blacklisted (at health 50).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPools(self, request, context):
+        """Pool aliases, sorted by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPool(self, request, context):
+        """Create or replace a pool alias. A caller targets it by asking for the
+        model "$NAME"; the realm picks one of its members by its strategy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePool(self, request, context):
+        """Delete a pool alias; intents queued for it fail with NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -345,6 +382,21 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ReadmitWorker,
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.WorkerRequest.FromString,
                     response_serializer=mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.SerializeToString,
+            ),
+            'ListPools': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPools,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.ListPoolsRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ListPoolsResponse.SerializeToString,
+            ),
+            'SetPool': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPool,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.Pool.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.Pool.SerializeToString,
+            ),
+            'DeletePool': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePool,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.DeletePoolRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.DeletePoolResponse.SerializeToString,
             ),
             'ListQueue': grpc.unary_unary_rpc_method_handler(
                     servicer.ListQueue,
@@ -571,6 +623,87 @@ class Admin:
             '/mtor.v1.Admin/ReadmitWorker',
             mtor_dot_v1_dot_admin__pb2.WorkerRequest.SerializeToString,
             mtor_dot_v1_dot_admin__pb2.ReadmitWorkerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ListPools',
+            mtor_dot_v1_dot_admin__pb2.ListPoolsRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ListPoolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/SetPool',
+            mtor_dot_v1_dot_admin__pb2.Pool.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.Pool.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/DeletePool',
+            mtor_dot_v1_dot_admin__pb2.DeletePoolRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.DeletePoolResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,96 @@
+"""The realm's metrics: counted as intents finish, and read from its live state at each scrape.
+
+Every series carries the label realm="<realm.name>", so that one Prometheus can scrape several realms.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import grpc
+from mtor_client.kinds import KINDS, WORKER_KINDS
+
+from ..records import CANCELLED, FAILED, SUCCEEDED, LiveIntent
+from .registry import Counter, Gauge, Histogram, Metric, render
+
+if TYPE_CHECKING:
+    from ..realm import Realm
+
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+"""Seconds: from an echo answer (milliseconds) to the longest default timeout (imagine, 300 s)."""
+OUTCOMES = {SUCCEEDED: "succeeded", FAILED: "failed", CANCELLED: "cancelled"}
+WORKER_STATES = ("available", "draining", "blacklisted")
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+class RealmMetrics:
+    """The metric families of one realm; `finished` is called once per finished intent."""
+
+    def __init__(self, realm: Realm) -> None:
+        self._realm = realm
+        const = {"realm": realm.name}
+        self.intents = Counter("mtor_intents_total", "Intents finished, by kind and outcome (succeeded, failed, "
+                               "cancelled).", ("kind", "outcome"), const)
+        self.errors = Counter("mtor_intent_errors_total", "Failed intents, by kind and gRPC status code.",
+                              ("kind", "code"), const)
+        self.processing = Histogram("mtor_intent_processing_seconds", "Processing time of succeeded intents, in "
+                                    "seconds (a converse intent: the sum of its steps').", BUCKETS_S, ("kind",), const)
+        self.queue_wait = Histogram("mtor_intent_queue_wait_seconds", "Time from acceptance to the start of the "
+                                    "last attempt, in seconds, of finished intents that reached a worker.",
+                                    BUCKETS_S, ("kind",), const)
+        self.queue_depth = Gauge("mtor_queue_depth", "Intents waiting for a worker, by kind.", ("kind",), const)
+        self.running = Gauge("mtor_intents_running", "Intents running on workers, by kind.", ("kind",), const)
+        self.workers = Gauge("mtor_workers", "Connected workers by state: available, draining (by itself or by the "
+                             "sysop) or blacklisted.", ("state",), const)
+        self.slots = Gauge("mtor_worker_slots", "Worker slots: busy (assignments running on any worker) and free "
+                           "(open slots on available workers).", ("state",), const)
+        self.users = Gauge("mtor_users_connected", "Users with a call open now.", (), const)
+        self.uptime = Gauge("mtor_uptime_seconds", "Seconds since the realm started.", (), const)
+        for kind in KINDS:  # every kind and outcome reads 0 from the start rather than appearing later
+            for outcome in OUTCOMES.values():
+                self.intents.inc(0, kind=kind, outcome=outcome)
+
+    def families(self) -> list[Metric]:
+        return [self.intents, self.errors, self.processing, self.queue_wait, self.queue_depth, self.running,
+                self.workers, self.slots, self.users, self.uptime]
+
+    def finished(self, intent: LiveIntent) -> None:
+        """Count an intent that just reached its outcome."""
+        outcome = OUTCOMES.get(intent.state)
+        if outcome is None:
+            return
+        self.intents.inc(kind=intent.kind, outcome=outcome)
+        if intent.state == FAILED:
+            code = intent.error.code if intent.error is not None else grpc.StatusCode.UNKNOWN.value[0]
+            self.errors.inc(kind=intent.kind, code=_CODE_NAMES.get(code, str(code)))
+        elif intent.state == SUCCEEDED and intent.result is not None:
+            self.processing.observe(intent.result.usage.processing_s, kind=intent.kind)
+        if intent.kind in WORKER_KINDS and intent.started_at is not None:  # converse waits in its steps
+            self.queue_wait.observe(max(0.0, intent.started_at - intent.created_at), kind=intent.kind)
+
+    def render(self) -> str:
+        """The exposition text, with the gauges read from the realm's state now."""
+        realm = self._realm
+        loads = {kind: (queued, running) for kind, queued, running in realm.queue_loads()}
+        for kind in WORKER_KINDS:
+            queued, running = loads.get(kind, (0, 0))
+            self.queue_depth.set(queued, kind=kind)
+            self.running.set(running, kind=kind)
+        states = dict.fromkeys(WORKER_STATES, 0)
+        free = busy = 0
+        for worker in realm.workers():
+            if worker.health.blacklisted:
+                states["blacklisted"] += 1
+            elif worker.draining or worker.held:
+                states["draining"] += 1
+            else:
+                states["available"] += 1
+            busy += len(worker.running)
+            free += worker.free_slots if worker.available else 0
+        for state, n in states.items():
+            self.workers.set(n, state=state)
+        self.slots.set(free, state="free")
+        self.slots.set(busy, state="busy")
+        self.users.set(realm.presence.now)
+        self.uptime.set(time.time() - realm.started_at)
+        return render(self.families())
