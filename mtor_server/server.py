@@ -30,7 +30,7 @@ from .services.admin import AdminService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
-from .tls import server_credentials, server_mode
+from .tls import server_credentials, server_mode, server_ssl_context
 
 log = logging.getLogger("mtor.server")
 
@@ -132,7 +132,7 @@ def _metrics_address(cfg: Config) -> tuple[str, int] | None:
 
 async def _start_metrics(cfg: Config, realm: Realm, host: str, port: int) -> MetricsServer:
     try:
-        return await MetricsServer.start(host, port, realm.metrics.render)
+        return await MetricsServer.start(host, port, realm.metrics.render, server_ssl_context(cfg.tls))
     except OSError as e:
         raise ConfigError(f"metrics.listen {cfg.metrics.listen}: cannot listen ({e.strerror or e}); set another "
                           "HOST:PORT, port 0 for a free one, or empty for no metrics endpoint") from None

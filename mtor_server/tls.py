@@ -92,6 +92,19 @@ def server_credentials(section: TlsSection) -> grpc.ServerCredentials | None:
                                        require_client_auth=client_ca is not None)
 
 
+def server_ssl_context(section: TlsSection) -> ssl.SSLContext | None:
+    """The same certificate (and client CA) for the realm's other server, the metrics endpoint;
+    None for plaintext. Call after server_credentials, which reports mistakes in the files."""
+    if server_mode(section) == "plaintext":
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(_path(section, "cert_file"), _path(section, "key_file"))
+    if section.client_ca_file:
+        context.load_verify_locations(cafile=_path(section, "client_ca_file"))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 def client_tls(section: TlsSection) -> TLS | None:
     """What a worker or the `mtor` command presents and trusts; None (plaintext
     unless the realm is written grpcs://) when no client-side setting is set."""

@@ -10,6 +10,8 @@ import socket
 import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -117,6 +119,13 @@ def test_a_tls_realm_serves_clients_through_a_worker_that_connects_over_tls(clus
             return (await client.chat("async over tls")).text
 
     assert asyncio.run(ask()) == "echo: async over tls"
+    # the realm's other server, the metrics endpoint, speaks TLS with the same certificate
+    url = re.search(r"metrics on (\S+)", realm.proc.output()).group(1)
+    assert url.startswith("https://127.0.0.1:")
+    with urllib.request.urlopen(url, context=ssl.create_default_context(cafile=certs.ca), timeout=10) as reply:
+        assert "mtor_intents_total" in reply.read().decode()
+    with pytest.raises((urllib.error.URLError, ConnectionError)):  # no metrics in clear
+        urllib.request.urlopen(url.replace("https://", "http://"), timeout=5)
 
 
 def test_a_plaintext_client_is_refused_and_the_port_speaks_only_tls(tls_realm, certs):
@@ -204,6 +213,13 @@ def test_mutual_tls_admits_only_clients_and_workers_with_a_certificate(cluster, 
     with Client(realm.address, tls=with_cert, timeout=20) as client:
         answer = client.chat("hello, mutually")
     assert answer.text == "echo: hello, mutually" and answer.worker == "member"
+    url = re.search(r"metrics on (\S+)", realm.proc.output()).group(1)
+    with pytest.raises((urllib.error.URLError, ssl.SSLError, ConnectionError)):  # no client certificate
+        urllib.request.urlopen(url, context=ssl.create_default_context(cafile=certs.ca), timeout=5).read()
+    scraper = ssl.create_default_context(cafile=certs.ca)
+    scraper.load_cert_chain(certs.client_cert, certs.client_key)
+    with urllib.request.urlopen(url, context=scraper, timeout=10) as reply:
+        assert "mtor_workers" in reply.read().decode()
 
 
 def test_a_half_configured_realm_refuses_to_start_naming_the_missing_setting(tmp_path, certs):

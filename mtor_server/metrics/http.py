@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from typing import Callable
 
 from .registry import CONTENT_TYPE
@@ -37,12 +38,16 @@ class MetricsServer:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.address: tuple[str, int] = ("", 0)
+        self.scheme = "http"
 
     @classmethod
-    async def start(cls, host: str, port: int, render: Callable[[], str]) -> "MetricsServer":
-        """Listen on host:port (port 0: a free one); `render` gives the exposition text at each scrape."""
+    async def start(cls, host: str, port: int, render: Callable[[], str],
+                    tls: ssl.SSLContext | None = None) -> "MetricsServer":
+        """Listen on host:port (port 0: a free one), with HTTPS when `tls` is given; `render` gives
+        the exposition text at each scrape."""
         metrics = cls(render)
-        metrics._server = await asyncio.start_server(metrics._handle, host, port, limit=LINE_LIMIT)
+        metrics.scheme = "https" if tls is not None else "http"
+        metrics._server = await asyncio.start_server(metrics._handle, host, port, limit=LINE_LIMIT, ssl=tls)
         sockname = metrics._server.sockets[0].getsockname()
         metrics.address = (sockname[0], sockname[1])
         return metrics
@@ -50,7 +55,7 @@ class MetricsServer:
     @property
     def url(self) -> str:
         host, port = self.address
-        return f"http://{f'[{host}]' if ':' in host else host}:{port}{PATH}"
+        return f"{self.scheme}://{f'[{host}]' if ':' in host else host}:{port}{PATH}"
 
     async def stop(self) -> None:
         """Stop listening and drop connections still open (a scrape in progress is cut short)."""
