@@ -28,6 +28,10 @@ def _realm_config(args: argparse.Namespace) -> Config:
     cfg = load(data_dir(args.data_dir))
     if args.listen:
         cfg.realm.listen = args.listen
+    if args.interface:
+        cfg.discovery.interfaces = list(args.interface)
+    if args.no_advertise:
+        cfg.discovery.advertise = False
     return cfg
 
 
@@ -35,6 +39,11 @@ def _add_realm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--listen", metavar="HOST:PORT", help="address to serve on (config realm.listen, "
                    f"default {DEFAULT_REALM}; port 0 picks a free one)")
     p.add_argument("--data-dir", metavar="DIR", help="config, database and logs (default $MTOR_DATA_DIR or ~/.mtor)")
+    p.add_argument("--no-advertise", action="store_true", help="do not announce the realm on the local network "
+                   "(config discovery.advertise)")
+    p.add_argument("--interface", action="append", metavar="ADDRESS|NAME", help="announce on this interface only; "
+                   "repeatable (config discovery.interfaces; default: all, or loopback only for a realm on a "
+                   "loopback address)")
 
 
 def add_client_arguments(p: argparse.ArgumentParser, *, nested: bool = False) -> None:
@@ -71,6 +80,12 @@ def cmd_realm(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from mtor_worker.cli import main
+
+    return main(args)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from .discovery.cli import main
 
     return main(args)
 
@@ -178,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=5.0, help="give up after this many seconds")
     add_client_arguments(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("discover", help="list the realms and workers announced on the local network")
+    from .discovery.cli import add_arguments as add_discover_arguments
+
+    add_discover_arguments(p)
+    p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("admin", help="run a realm as its sysop: workers, pools, queue, users, tokens, usage, audit")
     from .cli_admin import add_arguments as add_admin_arguments

@@ -133,7 +133,10 @@ class MetricsSection:
 
 @dataclass
 class WorkerSection:
-    realm: str = _opt("127.0.0.1:7070", "HOST:PORT of the realm a worker connects to.")
+    realm: str = _opt("", "HOST:PORT of the realm a worker connects to (grpcs://HOST:PORT for TLS); empty: find "
+                      "one on the local network (DNS-SD, see [discovery]).")
+    realm_name: str = _opt("", "With realm empty: the name of the realm to join among those found; empty: the only "
+                           "one found (several found: the worker names them and stops).")
     name: str = _opt(socket.gethostname(), "Worker name, unique within its realm.")
     backends: list[str] = _opt(["auto"], "Backends the worker runs: echo, llama, whisper, piper, bark, diffusers, "
                                "transformers, upstream; "
@@ -143,6 +146,16 @@ class WorkerSection:
     max_concurrency: int = _opt(4, "Most intents the worker runs at once.")
     echo_delay_s: float = _opt(0.0, "Echo backend: pause before each streamed chunk, in seconds.")
     reconnect_max_s: float = _opt(5.0, "Longest pause between reconnection attempts, in seconds.")
+
+
+@dataclass
+class DiscoverySection:
+    advertise: bool = _opt(True, "Realms and workers announce themselves on the local network (DNS-SD over "
+                           "multicast DNS: _mtor._tcp and _mtor-worker._tcp); no secrets are announced.")
+    interfaces: list[str] = _opt([], "Addresses or interface names (e.g. eth0) to announce and browse on; "
+                                 "empty: every IPv4 interface.")
+    browse_s: float = _opt(2.0, "How long a worker without a realm, and `mtor discover`, listen for announcements, "
+                           "in seconds.")
 
 
 @dataclass
@@ -246,6 +259,7 @@ class Config:
     store: StoreSection = field(default_factory=StoreSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
+    discovery: DiscoverySection = field(default_factory=DiscoverySection)
     llama: LlamaSection = field(default_factory=LlamaSection)
     whisper: WhisperSection = field(default_factory=WhisperSection)
     piper: PiperSection = field(default_factory=PiperSection)

@@ -23,6 +23,7 @@ from mtor_client._proto.mtor.v1 import (
 )
 
 from .config import Config, ConfigError
+from .discovery.realm import RealmAnnouncement, announce_realm
 from .metrics import MetricsServer
 from .realm import Realm
 from .services.account import AccountService
@@ -57,6 +58,9 @@ def join_address(host: str, port: int) -> str:
 
 class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
+
+    discovery: RealmAnnouncement | None = None
+    """Its announcement on the local network ([discovery]); None when not announced."""
 
     def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
                  address: str, first_run: list[str], transport: str = "plaintext",
@@ -100,8 +104,10 @@ class RealmServer:
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls),
-                   metrics)
+        started = cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls),
+                      metrics)
+        started.discovery = await announce_realm(cfg, realm, data_dir, host, port)
+        return started
 
     def announce(self, data_dir: Path) -> None:
         """Tell the operator where the realm is, and (first start only) its secrets."""
@@ -109,10 +115,15 @@ class RealmServer:
         lines = [f"mtor realm {self.realm.name!r} listening on {self.address}{over} (data dir {data_dir})"]
         if self.metrics is not None:
             lines.append(f"  metrics on {self.metrics.url}")
+        if self.discovery is not None:
+            lines.append(f"  announced on the local network as {self.discovery.advertiser.instance!r} "
+                         f"({self.discovery.advertiser.where})")
         lines += [f"  {line}" for line in self.first_run]
         print("\n".join(lines), flush=True)  # one write: whoever sees the first line sees them all
 
     async def stop(self, grace_s: float = 2.0) -> None:
+        if self.discovery is not None:  # goodbye first: browsers forget the realm at once
+            await self.discovery.stop()
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace_s)
         if self.metrics is not None:

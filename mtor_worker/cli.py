@@ -23,7 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the worker's flags to `parser`."""
     s = argparse.SUPPRESS
     parser.add_argument("--realm", metavar="HOST:PORT", default=s,
-                        help="realm to connect to (config worker.realm)")
+                        help="realm to connect to (config worker.realm); left out and not configured: find one "
+                             "on the local network")
+    parser.add_argument("--realm-name", metavar="NAME", default=s,
+                        help="without --realm: join the realm of this name found on the local network (config "
+                             "worker.realm_name; default: the only one found)")
+    parser.add_argument("--interface", metavar="ADDRESS|NAME", action="append", default=s,
+                        help="look for realms (and announce the worker) on this interface only; repeatable "
+                             "(config discovery.interfaces; default: all)")
+    parser.add_argument("--no-advertise", action="store_true", default=s,
+                        help="do not announce this worker on the local network (config discovery.advertise)")
     parser.add_argument("--name", default=s,
                         help="worker name, unique within the realm (config worker.name; default: host name)")
     parser.add_argument("--backend", metavar="NAME[,NAME]", action="append", default=s,
@@ -48,6 +57,12 @@ def config_from(args: argparse.Namespace) -> Config:
     worker = cfg.worker
     if getattr(args, "realm", None):
         worker.realm = args.realm
+    if getattr(args, "realm_name", None):
+        worker.realm_name = args.realm_name
+    if getattr(args, "interface", None):
+        cfg.discovery.interfaces = list(args.interface)
+    if getattr(args, "no_advertise", False):
+        cfg.discovery.advertise = False
     if getattr(args, "name", None):
         worker.name = args.name
     if getattr(args, "backend", None):
@@ -96,7 +111,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"mtor worker: unknown backend(s) {', '.join(unknown)}; known: {', '.join(known_backends())}",
               file=sys.stderr)
         return 2
-    log.info("worker %r starting: realm %s, backends %s, max concurrency %d", settings.name, settings.realm,
+    log.info("worker %r starting: realm %s, backends %s, max concurrency %d", settings.name,
+             settings.realm or f"{settings.realm_name or 'any'!r} on the local network",
              ",".join(resolve_backends(settings.backends, cfg)), settings.max_concurrency)
     try:
         join_token = getattr(args, "join_token", None) or os.environ.get("MTOR_JOIN_TOKEN", "")

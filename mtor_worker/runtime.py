@@ -11,6 +11,7 @@ signal cancels what still runs.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import time
@@ -170,6 +171,8 @@ class Worker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._last_failure = ""
+        self.ready = asyncio.Event()
+        """Set once the backends are loaded and the worker starts serving."""
 
     # ------------------------------------------------------------ controls --
 
@@ -216,6 +219,7 @@ class Worker:
         try:
             if not await self._load_backends():
                 return 0 if self._draining else 1
+            self.ready.set()
             await self._serve_forever()
             return 1 if self._cancelled_work else 0
         finally:
@@ -554,6 +558,12 @@ async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: Chan
     ValueError (ConfigError) for an unknown backend name or a TLS setting that
     cannot be used, before anything starts.
     """
+    if not cfg.worker.realm.strip():  # no realm given: find one on the local network
+        from mtor_server.discovery import find_realm
+
+        found = await find_realm(cfg.worker.realm_name, cfg.discovery.interfaces, cfg.discovery.browse_s)
+        cfg.worker.realm = found.target
+        log.info("joining realm %r at %s", found.name, found.target)
     if channel_factory is None:
         tls = client_tls(cfg.tls)
         _, secure = split_target(cfg.worker.realm, tls)  # a grpc:// realm with TLS set: say so now, once
@@ -563,4 +573,65 @@ async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: Chan
     backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends, cfg)]
     if not backends:
         raise ValueError("no backends configured")
-    return await Worker(cfg.worker, backends, join_token=join_token, channel_factory=channel_factory).run()
+    worker = Worker(cfg.worker, backends, join_token=join_token, channel_factory=channel_factory)
+    if not cfg.discovery.advertise:
+        return await worker.run()
+    announcing = asyncio.create_task(_announce(cfg, worker), name="mtor-worker-announce")
+    try:
+        return await worker.run()
+    finally:
+        announcing.cancel()
+        await asyncio.gather(announcing, return_exceptions=True)
+
+
+def worker_txt(worker: Worker) -> dict[str, str]:
+    """What the worker's announcement says: name, kinds, models, device and VRAM (no secrets)."""
+    caps = merge_capabilities(worker._serving)
+    devices = worker._devices.current()
+    gpu = [d for d in devices if d.vram_total_bytes]
+    return {"name": worker.settings.name, "kinds": ",".join(sorted(kinds.name_of(c.kind) for c in caps)),
+            "models": ",".join(sorted({m for c in caps for m in c.models})),
+            "device": ",".join(d.name for d in (gpu or devices)) or "cpu",
+            "vram_mb": str(sum(d.vram_total_bytes for d in gpu) // (1024 * 1024)),
+            "realm": worker.realm_name or "", "version": VERSION, "protocol": str(PROTOCOL)}
+
+
+async def _announce(cfg: Config, worker: Worker) -> None:
+    """Announce the worker (`_mtor-worker._tcp.local.`) once it serves, until it stops (goodbye then).
+    A worker of a loopback realm is announced on loopback only."""
+    import uuid
+
+    from mtor_server.discovery import WORKER_TYPE, Advertiser
+    from mtor_server.discovery.realm import where_to_announce
+
+    await worker.ready.wait()
+    host = split_target(cfg.worker.realm, None)[0].rpartition(":")[0].strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    advertiser = None
+    try:
+        where = where_to_announce("127.0.0.1" if loopback else "0.0.0.0", cfg.discovery.interfaces)
+        if where is None:
+            return
+        try:
+            await worker._devices.refresh()
+            txt = worker_txt(worker)
+            advertiser = await Advertiser.start(WORKER_TYPE, worker.settings.name, uuid.uuid4().hex, 0, where[0],
+                                                txt, where[1])
+        except Exception as e:
+            log.warning("could not announce the worker on the local network: %s", e)
+            return
+        log.info("announced on the local network as %r (%s)", advertiser.instance, advertiser.where)
+        while True:  # the realm it serves can change (reconnections)
+            if worker_txt(worker) != txt:
+                txt = worker_txt(worker)
+                try:
+                    await advertiser.update(txt)
+                except Exception as e:
+                    log.warning("could not update the announcement: %s", e)
+            await asyncio.sleep(2.0)
+    finally:
+        if advertiser is not None:
+            await advertiser.stop()
