@@ -56,7 +56,8 @@ class LiveIntent:
         self.attempt_timer = self.deadline_timer = None
 
 
-def _stamp(ts, seconds: float | None) -> None:
+def stamp(ts, seconds: float | None) -> None:
+    """Set a Timestamp from unix seconds; None leaves it unset."""
     if seconds is not None:
         ts.FromNanoseconds(int(seconds * 1e9))
 
@@ -65,9 +66,9 @@ def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
     info = intents_pb2.IntentInfo(intent_id=intent.id, kind=to_proto(intent.kind), model=intent.model,
                                   state=intent.state, attempts=intent.attempts, worker=intent.worker,
                                   queue_position=intent.position if intent.state == QUEUED else 0)
-    _stamp(info.created_at, intent.created_at)
-    _stamp(info.started_at, intent.started_at)
-    _stamp(info.finished_at, intent.finished_at)
+    stamp(info.created_at, intent.created_at)
+    stamp(info.started_at, intent.started_at)
+    stamp(info.finished_at, intent.finished_at)
     if intent.result is not None:
         info.result.CopyFrom(intent.result)
     if intent.error is not None:
@@ -78,9 +79,9 @@ def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
 def info_from_row(row: IntentRow) -> intents_pb2.IntentInfo:
     info = intents_pb2.IntentInfo(intent_id=row.id, kind=to_proto(row.kind), model=row.model, state=row.state,
                                   attempts=row.attempts, worker=row.worker)
-    _stamp(info.created_at, row.created_at)
-    _stamp(info.started_at, row.started_at)
-    _stamp(info.finished_at, row.finished_at)
+    stamp(info.created_at, row.created_at)
+    stamp(info.started_at, row.started_at)
+    stamp(info.finished_at, row.finished_at)
     if row.result is not None:
         info.result.ParseFromString(row.result)
     if row.error_code is not None:
@@ -92,7 +93,7 @@ def info_from_row(row: IntentRow) -> intents_pb2.IntentInfo:
 def terminal_event(intent_id: str, seq: int, at: float, result: intent_pb2.IntentResult | None,
                    error: intent_pb2.Error | None) -> intent_pb2.IntentEvent:
     event = intent_pb2.IntentEvent(intent_id=intent_id, seq=seq)
-    _stamp(event.time, at)
+    stamp(event.time, at)
     if result is not None:
         event.result.CopyFrom(result)
     else:

@@ -81,7 +81,7 @@ class RealmMetrics:
         for worker in realm.workers():
             if worker.health.blacklisted:
                 states["blacklisted"] += 1
-            elif worker.draining or worker.held:
+            elif worker.drained:
                 states["draining"] += 1
             else:
                 states["available"] += 1

@@ -38,9 +38,14 @@ class ConnectedWorker:
         return max(0, self.max_concurrency - len(self.running))
 
     @property
+    def drained(self) -> bool:
+        """Taking no new work: draining by its own choice or the sysop's."""
+        return self.draining or self.held
+
+    @property
     def available(self) -> bool:
         """May be given new work at all."""
-        return not self.health.blacklisted and not self.draining and not self.held
+        return not self.health.blacklisted and not self.drained
 
     @property
     def load(self) -> float:

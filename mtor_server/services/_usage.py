@@ -6,13 +6,14 @@ from mtor_client.kinds import to_proto
 
 from ..accounting import QuotaStatus
 from ..realm import Realm
+from ..records import stamp
 
 
 def quota_status(status: QuotaStatus) -> account_pb2.QuotaStatus:
     out = account_pb2.QuotaStatus(requests_per_minute=status.limits.requests_per_minute,
                                   budget=status.limits.budget, budget_period_s=status.budget_period_s,
                                   spent=status.spent)
-    out.period_ends.FromNanoseconds(int(status.period_ends * 1e9))
+    stamp(out.period_ends, status.period_ends)
     return out
 
 

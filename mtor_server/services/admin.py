@@ -15,7 +15,7 @@ from ..auth import SYSOP, USER, Caller, Token, User
 from ..auth.accounts import JOIN_TOKEN
 from ..errors import invalid
 from ..realm import Realm
-from ..records import info_from_live
+from ..records import info_from_live, stamp
 from ..scheduler import ConnectedWorker
 from ._status import streaming, unary
 from ._usage import quota_status, usage_report
@@ -75,7 +75,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         info = admin_pb2.UserInfo(name=user.name, role=_ROLE_PROTO[user.role], banned=user.banned_at is not None,
                                   ban_reason=user.ban_reason,
                                   live_tokens=sum(1 for t in self.accounts.tokens(user.name) if t.alive()))
-        info.created_at.FromNanoseconds(int(user.created_at * 1e9))
+        stamp(info.created_at, user.created_at)
         return info
 
     # ----------------------------------------------------------- workers --
@@ -310,19 +310,19 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         for entry in await self.realm.audit.latest(request.limit or 100):
             out = response.entries.add(actor=entry.actor, action=entry.action, target=entry.target,
                                        detail=entry.detail)
-            out.time.FromNanoseconds(int(entry.time * 1e9))
+            stamp(out.time, entry.time)
         return response
 
 
 def _worker_info(worker: ConnectedWorker) -> admin_pb2.WorkerInfo:
     info = admin_pb2.WorkerInfo(
         name=worker.name, id=worker.id, health=worker.health.score, blacklisted=worker.health.blacklisted,
-        blacklisted_by_sysop=worker.health.by_hand, draining=worker.draining or worker.held,
+        blacklisted_by_sysop=worker.health.by_hand, draining=worker.drained,
         running=len(worker.running), max_concurrency=worker.max_concurrency, devices=worker.devices,
         version=worker.version, heartbeat_age_s=max(0.0, time.monotonic() - worker.last_heartbeat))
     for kind, models in sorted(worker.capabilities.items()):
         info.capabilities.add(kind=to_proto(kind), models=sorted(models))
-    info.connected_at.FromNanoseconds(int(worker.connected_at * 1e9))
+    stamp(info.connected_at, worker.connected_at)
     return info
 
 
@@ -330,9 +330,7 @@ def _token_info(token: Token) -> admin_pb2.TokenInfo:
     info = admin_pb2.TokenInfo(prefix=token.prefix, user=token.user, label=token.label,
                                purpose=admin_pb2.TOKEN_PURPOSE_JOIN if token.purpose == JOIN_TOKEN
                                else admin_pb2.TOKEN_PURPOSE_USER)
-    info.created_at.FromNanoseconds(int(token.created_at * 1e9))
-    if token.expires_at is not None:
-        info.expires_at.FromNanoseconds(int(token.expires_at * 1e9))
-    if token.revoked_at is not None:
-        info.revoked_at.FromNanoseconds(int(token.revoked_at * 1e9))
+    stamp(info.created_at, token.created_at)
+    stamp(info.expires_at, token.expires_at)
+    stamp(info.revoked_at, token.revoked_at)
     return info
