@@ -22,6 +22,7 @@ from mtor_client._proto.mtor.v1 import (
     worker_link_pb2_grpc,
 )
 
+from .address import join_address, split_address
 from .config import Config, ConfigError
 from .discovery.realm import RealmAnnouncement, announce_realm
 from .metrics import MetricsServer
@@ -42,18 +43,6 @@ SERVICES = (
     worker_link_pb2.DESCRIPTOR.services_by_name["WorkerLink"].full_name,
     realm_pb2.DESCRIPTOR.services_by_name["RealmInfo"].full_name,
 )
-
-
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError(f"address {address!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
-def join_address(host: str, port: int) -> str:
-    """HOST:PORT, with an IPv6 host in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class RealmServer:

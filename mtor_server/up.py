@@ -8,9 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+from .address import join_address, split_address
 from .auth.accounts import JOIN_TOKEN_ENV
 from .config import Config
-from .server import RealmServer, join_address, split_address, wait_for_signal
+from .server import RealmServer, wait_for_signal
 
 log = logging.getLogger("mtor.up")
 DRAIN_TIMEOUT_S = 30.0

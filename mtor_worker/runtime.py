@@ -11,7 +11,6 @@ signal cancels what still runs.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import signal
 import time
@@ -23,6 +22,7 @@ from mtor_client import kinds
 from mtor_client._channel import TLS, channel_credentials, split_target
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
 
+from mtor_server.address import host_of, is_loopback
 from mtor_server.config import Config, WorkerSection
 from mtor_server.tls import client_tls
 from mtor_worker import PROTOCOL, VERSION
@@ -605,11 +605,7 @@ async def _announce(cfg: Config, worker: Worker) -> None:
     from mtor_server.discovery.realm import where_to_announce
 
     await worker.ready.wait()
-    host = split_target(cfg.worker.realm, None)[0].rpartition(":")[0].strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
+    loopback = is_loopback(host_of(split_target(cfg.worker.realm, None)[0]))
     advertiser = None
     try:
         where = where_to_announce("127.0.0.1" if loopback else "0.0.0.0", cfg.discovery.interfaces)

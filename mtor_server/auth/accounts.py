@@ -6,7 +6,6 @@ the store before the call that made it returns.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import re
@@ -16,6 +15,7 @@ from typing import Iterable
 
 import grpc
 
+from ..address import host_of, is_loopback
 from ..config import Config, ConfigError
 from ..errors import RealmError
 from ..store import Store
@@ -107,17 +107,7 @@ def anonymous_allowed(cfg: Config) -> bool:
     setting = cfg.auth.anonymous.strip().lower()
     if setting not in ("on", "off", "loopback"):
         raise ConfigError(f"auth.anonymous = {cfg.auth.anonymous!r}: use on, off or loopback")
-    host = cfg.realm.listen.rpartition(":")[0].strip("[]")
-    return setting == "on" or (setting == "loopback" and is_loopback(host))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return setting == "on" or (setting == "loopback" and is_loopback(host_of(cfg.realm.listen)))
 
 
 class Accounts:
