@@ -66,18 +66,20 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
 
 
 class Realm:
-    def __init__(self, cfg: Config, store: Store, incarnation: int) -> None:
+    def __init__(self, cfg: Config, store: Store, incarnation: int, *, accounts: Accounts, ledger: Ledger,
+                 quotas: Quotas, presence: Presence, pools: Pools) -> None:
+        """Use open(): it loads these parts from the store."""
         self.cfg = cfg
         self.name = cfg.realm.name
         self.store = store
         self.started_at = time.time()
         self.notices = NoticeHub(self.name)
-        self.accounts = Accounts(store, anonymous=False)  # replaced by open() with the stored accounts
+        self.accounts = accounts
         self.audit = AuditLog(store)
-        self.ledger = Ledger(store, SUCCEEDED)
-        self.quotas = Quotas(cfg.quotas, store)  # open() loads the overrides and this period's spending
-        self.presence = Presence(store)
-        self.pools = Pools(store)
+        self.ledger = ledger
+        self.quotas = quotas
+        self.presence = presence
+        self.pools = pools
         self._seq_base = incarnation << 32
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
@@ -94,11 +96,11 @@ class Realm:
     async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
         store = await Store.open(data_dir / DB_FILE,
                                  schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA, POOL_SCHEMA))
-        realm = cls(cfg, store, await store.next_incarnation())
-        realm.accounts = await Accounts.open(store, anonymous_allowed(cfg))
-        realm.quotas = await Quotas.open(cfg.quotas, store, realm.ledger)
-        realm.presence = await Presence.open(store)
-        realm.pools = await Pools.open(store)
+        ledger = Ledger(store, SUCCEEDED)
+        realm = cls(cfg, store, await store.next_incarnation(),
+                    accounts=await Accounts.open(store, anonymous_allowed(cfg)), ledger=ledger,
+                    quotas=await Quotas.open(cfg.quotas, store, ledger), presence=await Presence.open(store),
+                    pools=await Pools.open(store))
         await realm._recover()
         realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
         return realm
