@@ -32,6 +32,8 @@ def _realm_config(args: argparse.Namespace) -> Config:
         cfg.discovery.interfaces = list(args.interface)
     if args.no_advertise:
         cfg.discovery.advertise = False
+    if args.seed:
+        cfg.discovery.seeds = list(args.seed)
     return cfg
 
 
@@ -44,6 +46,8 @@ def _add_realm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interface", action="append", metavar="ADDRESS|NAME", help="announce on this interface only; "
                    "repeatable (config discovery.interfaces; default: all, or loopback only for a realm on a "
                    "loopback address)")
+    p.add_argument("--seed", action="append", metavar="HOST:PORT", help="a peer realm to ask directly where "
+                   "multicast does not reach; repeatable (config discovery.seeds)")
 
 
 def add_client_arguments(p: argparse.ArgumentParser, *, nested: bool = False) -> None:

@@ -166,6 +166,36 @@ def list_workers(admin: AdminClient, args: argparse.Namespace) -> int:
                  "no workers connected")
 
 
+def list_network(admin: AdminClient, args: argparse.Namespace) -> int:
+    """Workers seen around the realm (joined, refused with why, or only announced), then other realms."""
+    network = admin.network()
+    if args.json:
+        _print_json(network)
+        return 0
+
+    def worker_row(w: Any) -> Sequence[object]:
+        state = w.state if w.state != "refused" else f"refused x{w.refusals}: {w.reason}"
+        if w.state == "discovered" and w.serves_realm:
+            state += f" (serves {w.serves_realm})"
+        return (w.name or "?", w.address or "-", state, ",".join(w.kinds) or "-", w.device or "-", _age(w.since))
+
+    def realm_row(r: Any) -> Sequence[object]:
+        return (r.name, r.address, r.id[:8], r.protocol, ",".join(r.kinds) or "-", "on" if r.tls else "off",
+                r.found_by)
+
+    print(table(("WORKER", "ADDRESS", "STATE", "KINDS", "DEVICE", "SINCE"), [worker_row(w) for w in network.workers])
+          if network.workers else "no workers seen")
+    print()
+    print(table(("REALM", "ADDRESS", "ID", "PROTOCOL", "KINDS", "TLS", "FOUND BY"),
+                [realm_row(r) for r in network.realms]) if network.realms else "no other realms seen")
+    if not network.watching:
+        print("\nnot listening for announcements on the local network (config discovery.watch, or it failed: see "
+              "the realm's log); only connections and seeds are known")
+    for error in network.seed_errors:
+        print(f"seed: {error}")
+    return 0
+
+
 def _worker_done(verb: str, w: WorkerInfo) -> int:
     print(f"{verb} {w.name}: {_state(w)}, {w.running}/{w.max_concurrency} running")
     return 0
@@ -458,6 +488,11 @@ def _workers(sub: Any) -> None:
         _command(actions, name, handler, help).add_argument("name", help="the worker's name")
 
 
+def _network(sub: Any) -> None:
+    _listing(sub, "network", list_network, "workers seen on the network (joined, refused and why, or only "
+             "announced) and other realms")
+
+
 def _pools(sub: Any) -> None:
     actions = _listing(sub, "pools", list_pools, "pool aliases: callers ask for the model $NAME (no ACTION: list)",
                        actions=True)
@@ -538,7 +573,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "A group without an ACTION lists.")
     add_client_arguments(p)
     sub = p.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for add in (_workers, _pools, _queue, _users, _tokens, _others):
+    for add in (_workers, _network, _pools, _queue, _users, _tokens, _others):
         add(sub)
 
 

@@ -156,6 +156,11 @@ class DiscoverySection:
                                  "empty: every IPv4 interface.")
     browse_s: float = _opt(2.0, "How long a worker without a realm, and `mtor discover`, listen for announcements, "
                            "in seconds.")
+    seeds: list[str] = _opt([], "Unicast fallback for networks that drop multicast: realm addresses (HOST:PORT, "
+                            "grpcs://HOST:PORT for TLS) asked directly, by a worker without a realm, by "
+                            "`mtor discover` and by a realm looking for peer realms.")
+    watch: bool = _opt(True, "The realm listens for the announcements of workers and other realms on the local "
+                       "network and lists them in Admin ListNetwork.")
 
 
 @dataclass

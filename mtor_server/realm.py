@@ -24,9 +24,11 @@ from .admin import AUDIT_SCHEMA, AuditLog
 from .auth import SYSOP, Accounts, Caller, anonymous_allowed
 from .auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from .config import Config
+from .discovery.network import NetworkView
 from .errors import RealmError, not_found
 from .health import Transition
 from .health.score import ERROR, FAILURE, SUCCESS
+from .identity import realm_id
 from .metrics import RealmMetrics
 from .notices import NoticeHub
 from .queue import FairQueue, QueueFull
@@ -66,11 +68,13 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
 
 
 class Realm:
-    def __init__(self, cfg: Config, store: Store, incarnation: int, *, accounts: Accounts, ledger: Ledger,
-                 quotas: Quotas, presence: Presence, pools: Pools) -> None:
+    def __init__(self, cfg: Config, store: Store, incarnation: int, *, realm_id: str, accounts: Accounts,
+                 ledger: Ledger, quotas: Quotas, presence: Presence, pools: Pools) -> None:
         """Use open(): it loads these parts from the store."""
         self.cfg = cfg
         self.name = cfg.realm.name
+        self.id = realm_id
+        """Stable across restarts (identity.realm_id): how workers and peers know this realm again."""
         self.store = store
         self.started_at = time.time()
         self.notices = NoticeHub(self.name)
@@ -90,6 +94,8 @@ class Realm:
         self._monitor: asyncio.Task[None] | None = None
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self._watchers: set[asyncio.Event] = set()  # WatchRealm streams, woken by every change
+        self.network = NetworkView(realm_id, None)
+        """Workers and realms seen around it (Admin ListNetwork); the server starts the listening part."""
         self.metrics = RealmMetrics(self)  # counted in _finish, gauges read from this state at each scrape
 
     @classmethod
@@ -97,7 +103,7 @@ class Realm:
         store = await Store.open(data_dir / DB_FILE,
                                  schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA, POOL_SCHEMA))
         ledger = Ledger(store, SUCCEEDED)
-        realm = cls(cfg, store, await store.next_incarnation(),
+        realm = cls(cfg, store, await store.next_incarnation(), realm_id=realm_id(data_dir),
                     accounts=await Accounts.open(store, anonymous_allowed(cfg)), ledger=ledger,
                     quotas=await Quotas.open(cfg.quotas, store, ledger), presence=await Presence.open(store),
                     pools=await Pools.open(store))
@@ -234,7 +240,7 @@ class Realm:
         return len(mine)
 
     def describe(self) -> realm_pb2.DescribeResponse:
-        response = realm_pb2.DescribeResponse(name=self.name, version=__version__, protocol=PROTOCOL,
+        response = realm_pb2.DescribeResponse(id=self.id, name=self.name, version=__version__, protocol=PROTOCOL,
                                               uptime_s=time.time() - self.started_at)
         for kind in WORKER_KINDS:
             serving = [w for w in self._workers.values() if kind in w.capabilities and w.available]
@@ -510,8 +516,8 @@ class Realm:
 
     # ------------------------------------------------------------ workers --
 
-    def worker_join(self, hello: worker_link_pb2.WorkerHello) -> ConnectedWorker:
-        """Admit a worker (its welcome is the first message queued to it)."""
+    def worker_join(self, hello: worker_link_pb2.WorkerHello, address: str = "") -> ConnectedWorker:
+        """Admit a worker (its welcome is the first message queued to it); `address`: the IP it connected from."""
         if hello.protocol != PROTOCOL:
             raise RealmError(grpc.StatusCode.FAILED_PRECONDITION,
                              f"worker speaks WorkerLink protocol {hello.protocol}; this realm speaks {PROTOCOL}")
@@ -536,10 +542,11 @@ class Realm:
                 self.worker_lost(other, "replaced by a new connection with the same name")
         worker = ConnectedWorker(id=uuid.uuid4().hex, name=hello.name, capabilities=capabilities,
                                  max_concurrency=hello.max_concurrency, devices=list(hello.devices),
-                                 version=hello.version, last_heartbeat=time.monotonic())
+                                 version=hello.version, last_heartbeat=time.monotonic(), address=address)
         worker.send(worker_link_pb2.RealmMessage(welcome=worker_link_pb2.Welcome(
             worker_id=worker.id, realm=self.name, heartbeat_interval_s=self.cfg.health.heartbeat_interval_s)))
         self._workers[worker.id] = worker
+        self.network.joined(worker.name)
         self._changed()
         log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
                  worker.max_concurrency)

@@ -24,7 +24,9 @@ from mtor_client._proto.mtor.v1 import (
 
 from .address import join_address, split_address
 from .config import Config, ConfigError
-from .discovery.realm import RealmAnnouncement, announce_realm
+from .discovery import DiscoveryError
+from .discovery.network import NetworkView
+from .discovery.realm import RealmAnnouncement, announce_realm, where_to_announce
 from .metrics import MetricsServer
 from .realm import Realm
 from .services.account import AccountService
@@ -32,7 +34,7 @@ from .services.admin import AdminService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
-from .tls import server_credentials, server_mode, server_ssl_context
+from .tls import client_tls, server_credentials, server_mode, server_ssl_context
 
 log = logging.getLogger("mtor.server")
 
@@ -86,6 +88,8 @@ class RealmServer:
         reflection.enable_server_reflection(
             (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
         host, _ = split_address(cfg.realm.listen)
+        realm.network = _network_view(cfg, realm, host)
+        await realm.network.start()
         if credentials is None:
             port = server.add_insecure_port(cfg.realm.listen)
         else:
@@ -95,7 +99,7 @@ class RealmServer:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
         started = cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls),
                       metrics)
-        started.discovery = await announce_realm(cfg, realm, data_dir, host, port)
+        started.discovery = await announce_realm(cfg, realm, host, port)
         return started
 
     def announce(self, data_dir: Path) -> None:
@@ -113,11 +117,26 @@ class RealmServer:
     async def stop(self, grace_s: float = 2.0) -> None:
         if self.discovery is not None:  # goodbye first: browsers forget the realm at once
             await self.discovery.stop()
+        await self.realm.network.stop()
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace_s)
         if self.metrics is not None:
             await self.metrics.stop()
         await self.realm.close()
+
+
+def _network_view(cfg: Config, realm: Realm, listen_host: str) -> NetworkView:
+    """What the realm listens to: the interfaces it is announced on (loopback only for a realm on a loopback
+    address), and its seeds."""
+    interfaces = None
+    if cfg.discovery.watch:
+        try:
+            where = where_to_announce(listen_host, cfg.discovery.interfaces)
+        except DiscoveryError as e:
+            log.warning("not listening for workers and realms on the local network: %s", e)
+        else:
+            interfaces = where[1] if where is not None else None
+    return NetworkView(realm.id, interfaces, cfg.discovery.seeds, client_tls(cfg.tls))
 
 
 def _metrics_address(cfg: Config) -> tuple[str, int] | None:

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interface", metavar="ADDRESS|NAME", action="append", default=s,
                         help="look for realms (and announce the worker) on this interface only; repeatable "
                              "(config discovery.interfaces; default: all)")
+    parser.add_argument("--seed", metavar="HOST:PORT", action="append", default=s,
+                        help="without --realm: also ask the realm at this address, for networks where multicast "
+                             "does not reach; repeatable (config discovery.seeds)")
     parser.add_argument("--no-advertise", action="store_true", default=s,
                         help="do not announce this worker on the local network (config discovery.advertise)")
     parser.add_argument("--name", default=s,
@@ -61,6 +64,8 @@ def config_from(args: argparse.Namespace) -> Config:
         worker.realm_name = args.realm_name
     if getattr(args, "interface", None):
         cfg.discovery.interfaces = list(args.interface)
+    if getattr(args, "seed", None):
+        cfg.discovery.seeds = list(args.seed)
     if getattr(args, "no_advertise", False):
         cfg.discovery.advertise = False
     if getattr(args, "name", None):

@@ -15,7 +15,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 import grpc
 from mtor_client import kinds
@@ -145,11 +145,14 @@ class Worker:
 
     `channel_factory` builds the channel for `settings.realm` (default:
     realm_channels(): plaintext, or TLS with the system's roots for grpcs://).
+    `locate` returns the realm's address anew when it stops answering where it
+    was (a realm found by discovery may come back on another port or host).
     """
 
     def __init__(self, settings: WorkerSection, backends: Sequence[Backend], *, join_token: str = "",
                  channel_factory: ChannelFactory | None = None,
-                 devices: DeviceMonitor | None = None) -> None:
+                 devices: DeviceMonitor | None = None,
+                 locate: Callable[[], Awaitable[str]] | None = None) -> None:
         if settings.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.settings = settings
@@ -171,6 +174,9 @@ class Worker:
         self._idle = asyncio.Event()
         self._idle.set()
         self._last_failure = ""
+        self._locate = locate
+        """Finds the realm again (discovery) when it is no longer where it was; None: settings.realm is fixed."""
+        self._realm_gone = False
         self.ready = asyncio.Event()
         """Set once the backends are loaded and the worker starts serving."""
 
@@ -289,6 +295,8 @@ class Worker:
     async def _serve_forever(self) -> None:
         backoff = Backoff(0.1, self.settings.reconnect_max_s)
         while not self._draining:
+            if self._realm_gone and self._locate is not None and not await self._relocate():
+                return
             await self._connect_once(backoff)
             if self._draining:
                 return
@@ -298,6 +306,24 @@ class Worker:
                 await asyncio.wait_for(self._stop.wait(), delay)
             except TimeoutError:
                 pass
+
+    async def _relocate(self) -> bool:
+        """Look for the realm again; False when a drain came first."""
+        assert self._locate is not None
+        log.info("realm at %s does not answer; looking for it on the local network", self.settings.realm)
+        finding = asyncio.ensure_future(self._locate())
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({finding, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not finding.done():
+            finding.cancel()
+            await asyncio.gather(finding, return_exceptions=True)
+            return False
+        self.settings.realm = finding.result()
+        self._realm_gone = False
+        return True
 
     # ---------------------------------------------------------- connection --
 
@@ -376,7 +402,9 @@ class Worker:
         return message.welcome
 
     def _failure(self, what: str) -> None:
-        """Log a connection failure loudly once, then quietly while it repeats."""
+        """The realm is not there (unreachable, silent): log it loudly once, then quietly while it repeats,
+        and look for it again before the next attempt when it was found by discovery."""
+        self._realm_gone = True
         level = logging.DEBUG if what == self._last_failure else logging.WARNING
         log.log(level, "%s; retrying", what)
         self._last_failure = what
@@ -558,14 +586,23 @@ async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: Chan
     ValueError (ConfigError) for an unknown backend name or a TLS setting that
     cannot be used, before anything starts.
     """
-    if not cfg.worker.realm.strip():  # no realm given: find one on the local network
+    tls = client_tls(cfg.tls)
+    locate = None
+    if not cfg.worker.realm.strip():  # no realm given: find one on the local network (or at a seed)
         from mtor_server.discovery import find_realm
 
-        found = await find_realm(cfg.worker.realm_name, cfg.discovery.interfaces, cfg.discovery.browse_s)
-        cfg.worker.realm = found.target
-        log.info("joining realm %r at %s", found.name, found.target)
+        wanted = cfg.worker.realm_name
+
+        async def locate() -> str:
+            nonlocal wanted
+            found = await find_realm(wanted, cfg.discovery.interfaces, cfg.discovery.browse_s, cfg.discovery.seeds,
+                                     tls)
+            wanted = wanted or found.name  # from now on: this realm, or another of its name, wherever it is
+            log.info("joining realm %r at %s", found.name, found.target)
+            return found.target
+
+        cfg.worker.realm = await locate()
     if channel_factory is None:
-        tls = client_tls(cfg.tls)
         _, secure = split_target(cfg.worker.realm, tls)  # a grpc:// realm with TLS set: say so now, once
         if secure:
             log.info("reaching the realm over TLS%s", " with a client certificate" if tls and tls.cert else "")
@@ -573,7 +610,7 @@ async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: Chan
     backends = [create_backend(name, cfg) for name in resolve_backends(cfg.worker.backends, cfg)]
     if not backends:
         raise ValueError("no backends configured")
-    worker = Worker(cfg.worker, backends, join_token=join_token, channel_factory=channel_factory)
+    worker = Worker(cfg.worker, backends, join_token=join_token, channel_factory=channel_factory, locate=locate)
     if not cfg.discovery.advertise:
         return await worker.run()
     announcing = asyncio.create_task(_announce(cfg, worker), name="mtor-worker-announce")

@@ -7,6 +7,7 @@ from typing import Iterator
 import pytest
 from harness import Proc, Realm, start_realm, start_worker
 from mtor_client import TLS
+from netns import NetNs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -48,3 +49,13 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture
+def ns(tmp_path: Path) -> Iterator[NetNs]:
+    """A network namespace of its own (tests/netns.py); everything started in it is stopped at the end."""
+    space = NetNs(tmp_path)
+    try:
+        yield space
+    finally:
+        space.stop()

@@ -29,6 +29,7 @@ FAST = {
     "MTOR_JOIN_TOKEN": JOIN_TOKEN,
     "MTOR_METRICS_LISTEN": "127.0.0.1:0",  # a free port each, so that realms side by side never clash
     "MTOR_DISCOVERY_ADVERTISE": "0",  # no announcements on any network (tests/test_discovery.py turns them on)
+    "MTOR_DISCOVERY_WATCH": "0",  # nor listening for them (multicast queries)
 }
 
 

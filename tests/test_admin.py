@@ -121,7 +121,8 @@ def test_watch_realm_streams_snapshots_on_change_and_notices(cluster):
         watching.join(10)
 
 
-READS = {"ListWorkers", "ListPools", "ListQueue", "ListUsers", "ListTokens", "Stats", "ListAudit", "WatchRealm"}
+READS = {"ListWorkers", "ListPools", "ListQueue", "ListUsers", "ListTokens", "Stats", "ListAudit", "WatchRealm",
+         "ListNetwork"}
 
 
 def test_every_admin_change_is_audited_with_who_what_and_when(cluster):

@@ -1,117 +1,20 @@
 """LAN discovery (DNS-SD over multicast DNS, real python-zeroconf).
 
 Every realm, worker and `mtor discover` of these tests runs inside a network
-namespace the test makes (`unshare --net --map-root-user`, entered with
-nsenter): its only interface is loopback, so no multicast can reach a real
-network, whatever zeroconf does. [discovery] interfaces is 127.0.0.1 as well.
+namespace of its own (tests/netns.py, the `ns` fixture): its only interface is
+loopback, so no multicast can reach a real network, whatever zeroconf does.
 """
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
-from typing import Iterator
 
 import pytest
-from harness import FAST, JOIN_TOKEN, SYSOP_TOKEN, Proc, wait_until
+from harness import JOIN_TOKEN, SYSOP_TOKEN, wait_until
+from netns import NetNs, needs_netns
 
 from mtor_server.config import Config, render
 from mtor_server.discovery import DiscoveryError, Found, choose_realm
-
-NS_ENV = {"MTOR_DISCOVERY_ADVERTISE": "1", "MTOR_DISCOVERY_INTERFACES": "127.0.0.1"}
-
-
-def _netns_possible() -> bool:
-    if not (shutil.which("unshare") and shutil.which("nsenter") and shutil.which("ip")):
-        return False
-    probe = subprocess.run(["unshare", "--net", "--map-root-user", "ip", "link", "set", "lo", "up"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-needs_netns = pytest.mark.skipif(not _netns_possible(), reason="needs unshare --net --map-root-user")
-
-
-class NetNs:
-    """A network namespace with loopback only; processes are started inside it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.holder = subprocess.Popen(
-            ["unshare", "--net", "--map-root-user", "bash", "-c",
-             "ip link set lo up && ip route add 224.0.0.0/4 dev lo && echo ready && exec sleep 3600"],
-            stdout=subprocess.PIPE, text=True, start_new_session=True)
-        assert self.holder.stdout is not None and self.holder.stdout.readline().strip() == "ready"
-        self.procs: list[Proc] = []
-
-    def command(self, *args: str) -> list[str]:
-        return ["nsenter", f"--target={self.holder.pid}", "--net", "--user", "--preserve-credentials",
-                sys.executable, "-m", "mtor_server.cli", *args]
-
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        return {**os.environ, **FAST, **NS_ENV, "MTOR_DATA_DIR": str(self.root / "cli"), **(extra or {})}
-
-    def spawn(self, log_name: str, *args: str, env: dict[str, str] | None = None) -> Proc:
-        log = self.root / log_name
-        popen = subprocess.Popen(self.command(*args), stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                 env=self.env(env), start_new_session=True)
-        proc = Proc(popen, log)
-        self.procs.append(proc)
-        return proc
-
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(*args), capture_output=True, text=True, env=self.env(env),
-                              timeout=timeout)
-
-    def realm(self, name: str, *extra: str) -> tuple[Proc, str]:
-        """A realm called `name`; returns it and the address it listens on."""
-        proc = self.spawn(f"realm-{name}.log", "realm", "--listen", "127.0.0.1:0", "--data-dir",
-                          str(self.root / name), *extra, env={"MTOR_REALM_NAME": name})
-
-        def listening() -> str | None:
-            if not proc.alive():
-                raise AssertionError(f"realm exited:\n{proc.output()}")
-            out = proc.output()
-            m = re.search(r"listening on (\S+)", out)
-            # the announcement line comes with it, unless not announced
-            return m.group(1) if m and ("announced" in out or "--no-advertise" in extra) else None
-
-        return proc, str(wait_until(listening, 30.0, what=f"realm {name} to listen"))
-
-    def worker(self, name: str, *extra: str) -> Proc:
-        return self.spawn(f"worker-{name}.log", "worker", "--name", name, "--backend", "echo", "--data-dir",
-                          str(self.root / f"worker-{name}"), *extra)
-
-    def discover(self, seconds: float = 2.0) -> dict:
-        done = self.run("discover", "--json", "--seconds", str(seconds))
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    def chat(self, address: str, prompt: str) -> subprocess.CompletedProcess:
-        return self.run("chat", "--realm", address, prompt, env={"MTOR_TOKEN": SYSOP_TOKEN})
-
-    def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.alive():
-                proc.popen.kill()
-                proc.popen.wait(10)
-        os.killpg(self.holder.pid, signal.SIGKILL)
-        self.holder.wait(10)
-
-
-@pytest.fixture
-def ns(tmp_path: Path) -> Iterator[NetNs]:
-    space = NetNs(tmp_path)
-    try:
-        yield space
-    finally:
-        space.stop()
 
 
 def _realms(found: dict, name: str) -> list[dict]:
@@ -255,3 +158,102 @@ def test_discovery_config_is_documented() -> None:
     text = render(Config())
     assert "[discovery]\n" in text and "advertise = true" in text and "interfaces = []" in text
     assert 'realm = ""' in text and 'realm_name = ""' in text
+
+
+# ------------------------------------------------- the realm's view, seeds --
+
+def _network(ns: NetNs, address: str) -> dict:
+    done = ns.run("admin", "--realm", address, "--token", SYSOP_TOKEN, "network", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _by_name(items: list[dict]) -> dict[str, dict]:
+    return {item["name"]: item for item in items}
+
+
+@needs_netns
+def test_the_realm_lists_joined_refused_and_discovered_workers_and_other_realms(ns: NetNs) -> None:
+    _, alpha = ns.realm("alpha")
+    _, beta = ns.realm("beta")
+    good = ns.worker("good", "--realm-name", "alpha")
+    bad = ns.worker("bad", "--realm-name", "alpha", "--join-token", "mtor_not-a-join-token")
+    ns.worker("elsewhere", "--realm-name", "beta")
+    wait_until(lambda: "connected to realm 'alpha'" in good.output(), 30.0, what="good to join alpha")
+    wait_until(lambda: "refused this worker" in bad.output(), 30.0, what="bad to be refused")
+
+    def complete() -> dict | None:
+        seen = _network(ns, alpha)
+        workers = _by_name(seen["workers"])
+        if {"good", "bad", "elsewhere"} <= set(workers) and workers["elsewhere"]["serves_realm"] == "beta" \
+                and workers["good"]["announced"] and seen["realms"]:
+            return seen
+        return None
+
+    seen = wait_until(complete, 30.0, interval=0.2, what="alpha to see every worker and beta")
+    assert seen["watching"] is True
+    workers = _by_name(seen["workers"])
+    assert workers["good"]["state"] == "joined" and workers["good"]["kinds"] == ["chat", "imagine", "speak",
+                                                                                "transcribe", "vision"]
+    assert workers["good"]["address"] == "127.0.0.1"
+    assert workers["bad"]["state"] == "refused" and workers["bad"]["refusals"] >= 1
+    assert "UNAUTHENTICATED" in workers["bad"]["reason"] and "join token" in workers["bad"]["reason"]
+    assert workers["bad"]["address"] == "127.0.0.1"
+    assert workers["elsewhere"]["state"] == "discovered" and workers["elsewhere"]["announced"]
+    beta_id = (ns.root / "beta" / "realm_id").read_text().strip()
+    assert [(r["name"], r["address"], r["id"], r["found_by"]) for r in seen["realms"]] == [
+        ("beta", beta, beta_id, "multicast")]  # alpha itself is left out
+
+    for i in range(6):  # the refused worker gets no work
+        done = ns.chat(alpha, f"who serves {i}")
+        assert done.returncode == 0 and "[good@alpha" in done.stderr, done.stderr
+
+    table = ns.run("admin", "--realm", alpha, "--token", SYSOP_TOKEN, "network")
+    assert table.returncode == 0 and "refused x" in table.stdout and "(serves beta)" in table.stdout, table.stdout
+
+    # a worker the sysop removed is refused too, with the sysop's reason
+    removed = ns.run("admin", "--realm", alpha, "--token", SYSOP_TOKEN, "workers", "remove", "good")
+    assert removed.returncode == 0, removed.stderr
+    wait_until(lambda: _by_name(_network(ns, alpha)["workers"])["good"]["state"] == "refused", 20.0,
+               what="the removed worker to be listed as refused")
+    assert "removed by the sysop" in _by_name(_network(ns, alpha)["workers"])["good"]["reason"]
+
+
+@needs_netns
+def test_seeds_stand_in_where_multicast_finds_nothing(ns: NetNs) -> None:
+    _, hidden = ns.realm("hidden", "--no-advertise")  # sends no multicast at all
+    worker = ns.worker("w1", "--seed", hidden)
+    wait_until(lambda: "connected to realm 'hidden'" in worker.output(), 30.0, what="the worker to join by seed")
+    assert "at a seed address" in worker.output()
+    done = ns.chat(hidden, "by seed")
+    assert done.returncode == 0 and "[w1@hidden" in done.stderr, done.stderr
+
+    _, peer = ns.realm("peer", "--no-advertise", "--seed", hidden, "--seed", "127.0.0.1:1")
+    hidden_id = (ns.root / "hidden" / "realm_id").read_text().strip()
+
+    def seeded() -> dict | None:
+        seen = _network(ns, peer)
+        return seen if seen["realms"] and seen["seed_errors"] else None
+
+    seen = wait_until(seeded, 30.0, interval=0.2, what="the peer realm to ask its seeds")
+    assert [(r["name"], r["id"], r["found_by"], r["kinds"]) for r in seen["realms"]] == [
+        ("hidden", hidden_id, "seed", ["chat", "imagine", "speak", "transcribe", "vision"])]
+    assert len(seen["seed_errors"]) == 1 and "127.0.0.1:1" in seen["seed_errors"][0]
+    assert "UNAVAILABLE" in seen["seed_errors"][0]
+
+
+@needs_netns
+def test_a_worker_finds_its_realm_again_on_another_port(ns: NetNs) -> None:
+    first, before = ns.realm("alpha")
+    worker = ns.worker("w1")
+    wait_until(lambda: "connected to realm 'alpha'" in worker.output(), 30.0, what="the worker to join")
+    assert first.terminate() == 0
+    wait_until(lambda: "looking for it on the local network" in worker.output(), 20.0,
+               what="the worker to look for its realm again")
+    _, after = ns.realm("alpha")  # same data dir and name, a new port
+    assert after != before
+    wait_until(lambda: worker.output().count("connected to realm 'alpha'") == 2, 30.0,
+               what="the worker to rejoin the realm at its new address")
+    assert f"joining realm 'alpha' at {after}" in worker.output()
+    done = ns.chat(after, "found again")
+    assert done.returncode == 0 and done.stdout.strip() == "echo: found again", done.stderr

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 if TYPE_CHECKING:
+    from mtor_client import TLS
     from zeroconf import InterfaceChoice
     from zeroconf.asyncio import AsyncZeroconf
 
@@ -43,6 +44,8 @@ class Found:
     addresses: list[str]
     port: int
     txt: dict[str, str] = field(default_factory=dict)
+    via: str = "multicast"
+    """How it was found: "multicast" (its DNS-SD announcement) or "seed" (asked at a seed address)."""
 
     @property
     def name(self) -> str:
@@ -62,7 +65,7 @@ class Found:
 
     def as_dict(self) -> dict[str, object]:
         return {"role": self.role, "name": self.name, "instance": self.instance, "address": self.address,
-                "addresses": self.addresses, "port": self.port, "txt": self.txt}
+                "addresses": self.addresses, "port": self.port, "txt": self.txt, "via": self.via}
 
 
 def _ipv4_of(name: str) -> list[str]:
@@ -257,20 +260,48 @@ def choose_realm(found: Iterable[Found], name: str = "") -> Found | None:
                          "--realm-name NAME (config worker.realm_name) or --realm HOST:PORT")
 
 
-async def find_realm(name: str, interfaces: Iterable[str], browse_s: float) -> Found:
-    """Browse until the realm to join is found (see choose_realm); logs while none is there."""
-    interfaces = list(interfaces)
+async def find_realm(name: str, interfaces: Iterable[str], browse_s: float, seeds: Iterable[str] = (),
+                     tls: TLS | None = None) -> Found:
+    """Browse, and ask the seeds, until the realm to join is found (see choose_realm); logs while none is
+    there. A network where multicast cannot be used at all leaves the seeds."""
+    from .seeds import merge, probe_seeds
+
+    interfaces, seeds = list(interfaces), list(seeds)
     what = f"realm {name!r}" if name else "a realm"
     waited = 0.0
+    said: set[str] = set()
+
+    def once(level: int, message: str) -> None:  # the same trouble is logged once, not every round
+        if message not in said:
+            said.add(message)
+            log.log(level, "%s", message)
+
     while True:
-        found = await browse(browse_s, interfaces, (REALM_TYPE,))
+        heard, (asked, failed) = await asyncio.gather(_browse_or_not(browse_s, interfaces, once),
+                                                      probe_seeds(seeds, tls, browse_s))
+        for why in failed.values():
+            once(logging.WARNING, why)
+        found = merge(heard, asked)
         chosen = choose_realm(found, name)
         if chosen is not None:
-            log.info("found realm %r at %s on the local network (id %s, %s)", chosen.name, chosen.address,
+            log.info("found realm %r at %s %s (id %s, %s)", chosen.name, chosen.address,
+                     "on the local network" if chosen.via == "multicast" else "at a seed address",
                      chosen.txt.get("id", "?"), "TLS" if chosen.txt.get("tls") == "on" else "plaintext")
             return chosen
         waited += browse_s
         others = ", ".join(repr(f.name) for f in found) or "none"
         log.log(logging.WARNING if waited <= browse_s else logging.DEBUG,
-                "no %s found on the local network after %.0f s (realms seen: %s); still looking "
-                "(or give --realm HOST:PORT)", what, waited, others)
+                "no %s found on the local network%s after %.0f s (realms seen: %s); still looking "
+                "(or give --realm HOST:PORT, or --seed HOST:PORT where multicast does not reach)", what,
+                f" or at {len(seeds)} seed(s)" if seeds else "", waited, others)
+
+
+async def _browse_or_not(seconds: float, interfaces: list[str], once: Callable[[int, str], None]) -> list[Found]:
+    """browse(), or nothing (said once) where multicast DNS cannot be used at all here."""
+    try:
+        return await browse(seconds, interfaces, (REALM_TYPE,))
+    except OSError as e:
+        once(logging.WARNING, f"cannot browse the local network ({e}); relying on seed addresses "
+                              "(`mtor discover --diagnose` says more)")
+        await asyncio.sleep(seconds)
+        return []

@@ -6,8 +6,6 @@ import asyncio
 import ipaddress
 import logging
 import socket
-import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import REALM_TYPE, Advertiser, interface_addresses
@@ -17,22 +15,6 @@ if TYPE_CHECKING:
     from ..realm import Realm
 
 log = logging.getLogger("mtor.discovery")
-
-REALM_ID_FILE = "realm_id"
-
-
-def realm_id(data_dir: Path) -> str:
-    """This realm's stable id, kept in the data dir (created on first use)."""
-    path = data_dir / REALM_ID_FILE
-    try:
-        value = path.read_text().strip()
-    except FileNotFoundError:
-        value = ""
-    if not value:
-        value = uuid.uuid4().hex
-        path.write_text(value + "\n")
-    return value
-
 
 def _ipv4_addresses(all_interfaces: bool, chosen: list[str]) -> list[str]:
     """The addresses to announce for a realm listening on every address."""
@@ -68,21 +50,21 @@ def where_to_announce(listen_host: str, interfaces: list[str]) -> tuple[list[str
     return [str(ip)], interface_addresses(interfaces) or [str(ip)]
 
 
-def realm_txt(rid: str, realm: Realm, tls: bool) -> dict[str, str]:
+def realm_txt(realm: Realm, tls: bool) -> dict[str, str]:
     from mtor_client.kinds import name_of
 
     from ..realm import PROTOCOL
 
     served = sorted(name_of(k.kind) for k in realm.describe().kinds if k.workers > 0)
-    return {"id": rid, "name": realm.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
+    return {"id": realm.id, "name": realm.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
             "tls": "on" if tls else "off", "join_token": "required"}
 
 
 class RealmAnnouncement:
     """The realm's announcement, its TXT kept up to date with the kinds served."""
 
-    def __init__(self, advertiser: Advertiser, realm: Realm, rid: str, tls: bool, txt: dict[str, str]) -> None:
-        self.advertiser, self._realm, self._rid, self._tls = advertiser, realm, rid, tls
+    def __init__(self, advertiser: Advertiser, realm: Realm, tls: bool, txt: dict[str, str]) -> None:
+        self.advertiser, self._realm, self._tls = advertiser, realm, tls
         self._txt = txt
         """What is announced now."""
         self._changed = realm.watch_changes()
@@ -93,7 +75,7 @@ class RealmAnnouncement:
         while True:
             await self._changed.wait()
             self._changed.clear()
-            txt = realm_txt(self._rid, self._realm, self._tls)
+            txt = realm_txt(self._realm, self._tls)
             if txt != self._txt:
                 self._txt = txt
                 try:
@@ -109,8 +91,7 @@ class RealmAnnouncement:
         await self.advertiser.stop()
 
 
-async def announce_realm(cfg: Config, realm: Realm, data_dir: Path, listen_host: str,
-                         port: int) -> RealmAnnouncement | None:
+async def announce_realm(cfg: Config, realm: Realm, listen_host: str, port: int) -> RealmAnnouncement | None:
     """Announce the realm per [discovery]; None when turned off or impossible (logged, never fatal)."""
     if not cfg.discovery.advertise:
         return None
@@ -122,11 +103,10 @@ async def announce_realm(cfg: Config, realm: Realm, data_dir: Path, listen_host:
             log.warning("realm.listen %s has no IPv4 address to announce; not announced", listen_host)
             return None
         addresses, interfaces = where
-        rid = realm_id(data_dir)
         tls = server_mode(cfg.tls) != "plaintext"
-        txt = realm_txt(rid, realm, tls)
-        advertiser = await Advertiser.start(REALM_TYPE, realm.name, rid, port, addresses, txt, interfaces)
+        txt = realm_txt(realm, tls)
+        advertiser = await Advertiser.start(REALM_TYPE, realm.name, realm.id, port, addresses, txt, interfaces)
     except Exception as e:
         log.warning("could not announce the realm on the local network: %s", e)
         return None
-    return RealmAnnouncement(advertiser, realm, rid, tls, txt)
+    return RealmAnnouncement(advertiser, realm, tls, txt)

@@ -24,6 +24,7 @@ class ConnectedWorker:
     draining: bool = False  # as its heartbeats say
     held: bool = False  # drained by the sysop
     connected_at: float = field(default_factory=time.time)
+    address: str = ""  # the IP it connected from; "" when not known
     # assignment id -> intent id, for every assignment sent and not yet ended by the worker
     running: dict[str, str] = field(default_factory=dict)
     # messages to send on the stream; None ends it

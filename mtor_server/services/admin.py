@@ -86,6 +86,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         return admin_pb2.ListWorkersResponse(workers=[_worker_info(w) for w in self.realm.workers()])
 
     @sysop_call
+    async def ListNetwork(self, request: admin_pb2.ListNetworkRequest,
+                          caller: Caller) -> admin_pb2.ListNetworkResponse:
+        return await self.realm.network.listing(self.realm.workers())
+
+    @sysop_call
     async def RemoveWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
         worker = self.realm.remove_worker(_name(request.name))
         await self._audit(caller, "RemoveWorker", worker.name)

@@ -8,12 +8,24 @@ from typing import AsyncIterator
 import grpc
 from mtor_client._proto.mtor.v1 import worker_link_pb2, worker_link_pb2_grpc
 
+from ..discovery.network import peer_host
 from ..errors import RealmError
 from ..realm import Realm
 from ..scheduler import ConnectedWorker
 
 log = logging.getLogger("mtor.worker_link")
 HELLO_TIMEOUT_S = 10.0
+REFUSED_HELLO_WAIT_S = 1.0
+"""How long a worker refused for its join token is given to say its name (for the sysop's listing)."""
+
+
+async def _name_in(messages: AsyncIterator[worker_link_pb2.WorkerMessage], wait_s: float) -> str:
+    """The name in the stream's hello, if it comes at once; "" otherwise."""
+    try:
+        first = await asyncio.wait_for(anext(messages), wait_s)
+    except (StopAsyncIteration, asyncio.TimeoutError, grpc.RpcError):
+        return ""
+    return first.hello.name if first.WhichOneof("message") == "hello" else ""
 
 
 class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
@@ -22,20 +34,22 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
 
     async def Connect(self, request_iterator: AsyncIterator[worker_link_pb2.WorkerMessage],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[worker_link_pb2.RealmMessage]:
+        address = peer_host(context.peer())
         try:
             self.realm.accounts.check_join(context.invocation_metadata())
         except RealmError as e:
-            await context.abort(e.code, e.message)
+            await self._refuse(context, await _name_in(request_iterator, REFUSED_HELLO_WAIT_S), address, e)
         try:
             first = await asyncio.wait_for(anext(request_iterator), HELLO_TIMEOUT_S)
         except (StopAsyncIteration, asyncio.TimeoutError):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "send hello first")
+            await self._refuse(context, "", address, RealmError(grpc.StatusCode.INVALID_ARGUMENT, "send hello first"))
         if first.WhichOneof("message") != "hello":
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must be hello")
+            await self._refuse(context, "", address, RealmError(grpc.StatusCode.INVALID_ARGUMENT,
+                                                                "the first message must be hello"))
         try:
-            worker = self.realm.worker_join(first.hello)
+            worker = self.realm.worker_join(first.hello, address)
         except RealmError as e:
-            await context.abort(e.code, e.message)
+            await self._refuse(context, first.hello.name, address, e)
         reader = asyncio.create_task(self._read(worker, request_iterator))
         try:
             while (message := await worker.outbox.get()) is not None:
@@ -43,6 +57,11 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
         finally:
             reader.cancel()
             self.realm.worker_lost(worker, "stream closed")
+
+    async def _refuse(self, context: grpc.aio.ServicerContext, name: str, address: str, error: RealmError) -> None:
+        """End the stream with the error's status, remembered for Admin ListNetwork."""
+        self.realm.network.refused(name, address, f"{error.code.name}: {error.message}")
+        await context.abort(error.code, error.message)
 
     async def _read(self, worker: ConnectedWorker,
                     messages: AsyncIterator[worker_link_pb2.WorkerMessage]) -> None:

@@ -351,6 +351,7 @@ def notice_to_proto(notice: Notice) -> intents_pb2.Notice:
 def realm_info_from_proto(msg: realm_pb2.DescribeResponse) -> RealmInfo:
     return RealmInfo(
         name=msg.name,
+        id=msg.id,
         version=msg.version,
         protocol=msg.protocol,
         uptime_s=msg.uptime_s,

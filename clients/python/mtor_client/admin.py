@@ -141,6 +141,66 @@ class AuditEntry:
     detail: str
 
 
+@dataclass(frozen=True)
+class NetworkWorker:
+    """A worker the realm knows of on the network."""
+
+    name: str
+    state: str  # "discovered" (announced, not joined here), "joined" or "refused"
+    reason: str  # why it was refused; "" otherwise
+    address: str
+    kinds: tuple[str, ...]
+    models: tuple[str, ...]
+    device: str
+    vram_total_bytes: int
+    version: str
+    protocol: int
+    serves_realm: str  # the realm its announcement names; "" when none
+    announced: bool
+    since: datetime | None  # announcement first heard, connection, or latest refused attempt
+    refusals: int
+
+
+@dataclass(frozen=True)
+class NetworkRealm:
+    """Another realm seen on the network."""
+
+    id: str
+    name: str
+    address: str
+    protocol: int
+    kinds: tuple[str, ...]
+    tls: bool
+    join_token_required: bool
+    found_by: str  # "multicast" or "seed"
+
+
+@dataclass(frozen=True)
+class Network:
+    """What a realm sees around it (from `network`)."""
+
+    workers: tuple[NetworkWorker, ...]
+    realms: tuple[NetworkRealm, ...]
+    watching: bool  # whether it listens for announcements at all
+    seed_errors: tuple[str, ...]
+
+
+WORKER_STATES = {admin_pb2.NETWORK_WORKER_STATE_DISCOVERED: "discovered",
+                 admin_pb2.NETWORK_WORKER_STATE_JOINED: "joined", admin_pb2.NETWORK_WORKER_STATE_REFUSED: "refused"}
+FOUND_BY = {admin_pb2.FOUND_BY_MULTICAST: "multicast", admin_pb2.FOUND_BY_SEED: "seed"}
+
+
+def _network(msg: admin_pb2.ListNetworkResponse) -> Network:
+    workers = tuple(NetworkWorker(
+        w.name, WORKER_STATES.get(w.state, "unknown"), w.reason, w.address, tuple(kind_name(k) for k in w.kinds),
+        tuple(w.models), w.device, w.vram_total_bytes, w.version, w.protocol, w.serves_realm, w.announced,
+        time_from_proto(w.since), w.refusals) for w in msg.workers)
+    realms = tuple(NetworkRealm(
+        r.id, r.name, r.address, r.protocol, tuple(kind_name(k) for k in r.kinds), r.tls, r.join_token_required,
+        FOUND_BY.get(r.found_by, "unknown")) for r in msg.realms)
+    return Network(workers, realms, msg.watching, tuple(msg.seed_errors))
+
+
 def _role(name: str) -> int:
     if name not in ROLES:
         raise InvalidArgument(f"role {name!r}: use one of {', '.join(ROLES)}")
@@ -229,6 +289,10 @@ class AdminClient:
 
     def workers(self) -> list[WorkerInfo]:
         return self._call("ListWorkers", admin_pb2.ListWorkersRequest(), lambda r: [_worker(w) for w in r.workers])
+
+    def network(self) -> Network:
+        """Workers announced on the network (joined or not), refused ones with why, and other realms."""
+        return self._call("ListNetwork", admin_pb2.ListNetworkRequest(), _network)
 
     def remove_worker(self, name: str) -> WorkerInfo:
         """Disconnect it (its work goes elsewhere) and refuse it until readmit_worker."""

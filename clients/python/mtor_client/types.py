@@ -297,3 +297,5 @@ class RealmInfo:
     uptime_s: float = 0.0
     kinds: tuple[KindCapacity, ...] = ()
     running: int = 0
+    id: str = ""
+    """Stable across the realm's restarts and changes of address."""

@@ -34,6 +34,19 @@ class TokenPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TOKEN_PURPOSE_UNSPECIFIED: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_USER: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_JOIN: _ClassVar[TokenPurpose]
+
+class NetworkWorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NETWORK_WORKER_STATE_UNSPECIFIED: _ClassVar[NetworkWorkerState]
+    NETWORK_WORKER_STATE_DISCOVERED: _ClassVar[NetworkWorkerState]
+    NETWORK_WORKER_STATE_JOINED: _ClassVar[NetworkWorkerState]
+    NETWORK_WORKER_STATE_REFUSED: _ClassVar[NetworkWorkerState]
+
+class FoundBy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FOUND_BY_UNSPECIFIED: _ClassVar[FoundBy]
+    FOUND_BY_MULTICAST: _ClassVar[FoundBy]
+    FOUND_BY_SEED: _ClassVar[FoundBy]
 POOL_STRATEGY_UNSPECIFIED: PoolStrategy
 POOL_STRATEGY_HEALTH: PoolStrategy
 POOL_STRATEGY_ROUND_ROBIN: PoolStrategy
@@ -46,6 +59,13 @@ ROLE_SYSOP: Role
 TOKEN_PURPOSE_UNSPECIFIED: TokenPurpose
 TOKEN_PURPOSE_USER: TokenPurpose
 TOKEN_PURPOSE_JOIN: TokenPurpose
+NETWORK_WORKER_STATE_UNSPECIFIED: NetworkWorkerState
+NETWORK_WORKER_STATE_DISCOVERED: NetworkWorkerState
+NETWORK_WORKER_STATE_JOINED: NetworkWorkerState
+NETWORK_WORKER_STATE_REFUSED: NetworkWorkerState
+FOUND_BY_UNSPECIFIED: FoundBy
+FOUND_BY_MULTICAST: FoundBy
+FOUND_BY_SEED: FoundBy
 
 class Specialisation(_message.Message):
     __slots__ = ("topic", "keywords", "workers")
@@ -414,3 +434,71 @@ class StatsResponse(_message.Message):
     users_connected: int
     most_users_connected: int
     def __init__(self, realm: _Optional[_Union[_account_pb2.UsageReport, _Mapping]] = ..., users: _Optional[_Iterable[_Union[_account_pb2.UsageReport, _Mapping]]] = ..., users_connected: _Optional[int] = ..., most_users_connected: _Optional[int] = ...) -> None: ...
+
+class ListNetworkRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class NetworkWorker(_message.Message):
+    __slots__ = ("name", "state", "reason", "address", "kinds", "models", "device", "vram_total_bytes", "version", "protocol", "serves_realm", "announced", "since", "refusals")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    VRAM_TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    SERVES_REALM_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCED_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    state: NetworkWorkerState
+    reason: str
+    address: str
+    kinds: _containers.RepeatedScalarFieldContainer[_intent_pb2.Kind]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    device: str
+    vram_total_bytes: int
+    version: str
+    protocol: int
+    serves_realm: str
+    announced: bool
+    since: _timestamp_pb2.Timestamp
+    refusals: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[_Union[NetworkWorkerState, str]] = ..., reason: _Optional[str] = ..., address: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[_intent_pb2.Kind, str]]] = ..., models: _Optional[_Iterable[str]] = ..., device: _Optional[str] = ..., vram_total_bytes: _Optional[int] = ..., version: _Optional[str] = ..., protocol: _Optional[int] = ..., serves_realm: _Optional[str] = ..., announced: _Optional[bool] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., refusals: _Optional[int] = ...) -> None: ...
+
+class NetworkRealm(_message.Message):
+    __slots__ = ("id", "name", "address", "protocol", "kinds", "tls", "join_token_required", "found_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    TLS_FIELD_NUMBER: _ClassVar[int]
+    JOIN_TOKEN_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    FOUND_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    address: str
+    protocol: int
+    kinds: _containers.RepeatedScalarFieldContainer[_intent_pb2.Kind]
+    tls: bool
+    join_token_required: bool
+    found_by: FoundBy
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., address: _Optional[str] = ..., protocol: _Optional[int] = ..., kinds: _Optional[_Iterable[_Union[_intent_pb2.Kind, str]]] = ..., tls: _Optional[bool] = ..., join_token_required: _Optional[bool] = ..., found_by: _Optional[_Union[FoundBy, str]] = ...) -> None: ...
+
+class ListNetworkResponse(_message.Message):
+    __slots__ = ("workers", "realms", "watching", "seed_errors")
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    REALMS_FIELD_NUMBER: _ClassVar[int]
+    WATCHING_FIELD_NUMBER: _ClassVar[int]
+    SEED_ERRORS_FIELD_NUMBER: _ClassVar[int]
+    workers: _containers.RepeatedCompositeFieldContainer[NetworkWorker]
+    realms: _containers.RepeatedCompositeFieldContainer[NetworkRealm]
+    watching: bool
+    seed_errors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, workers: _Optional[_Iterable[_Union[NetworkWorker, _Mapping]]] = ..., realms: _Optional[_Iterable[_Union[NetworkRealm, _Mapping]]] = ..., watching: _Optional[bool] = ..., seed_errors: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -164,6 +164,11 @@ class AdminStub:
                 request_serializer=mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.SerializeToString,
                 response_deserializer=mtor_dot_v1_dot_admin__pb2.RealmEvent.FromString,
                 _registered_method=True)
+        self.ListNetwork = channel.unary_unary(
+                '/mtor.v1.Admin/ListNetwork',
+                request_serializer=mtor_dot_v1_dot_admin__pb2.ListNetworkRequest.SerializeToString,
+                response_deserializer=mtor_dot_v1_dot_admin__pb2.ListNetworkResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer:
@@ -355,6 +360,15 @@ class AdminServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNetwork(self, request, context):
+        """What the realm sees around it: workers announced on the local network
+        (DNS-SD), joined or not, and those it refused with the reason; other
+        realms announced on the network or answering at a seed address.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -482,6 +496,11 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.WatchRealm,
                     request_deserializer=mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.FromString,
                     response_serializer=mtor_dot_v1_dot_admin__pb2.RealmEvent.SerializeToString,
+            ),
+            'ListNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNetwork,
+                    request_deserializer=mtor_dot_v1_dot_admin__pb2.ListNetworkRequest.FromString,
+                    response_serializer=mtor_dot_v1_dot_admin__pb2.ListNetworkResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1163,6 +1182,33 @@ class Admin:
             '/mtor.v1.Admin/WatchRealm',
             mtor_dot_v1_dot_admin__pb2.WatchRealmRequest.SerializeToString,
             mtor_dot_v1_dot_admin__pb2.RealmEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mtor.v1.Admin/ListNetwork',
+            mtor_dot_v1_dot_admin__pb2.ListNetworkRequest.SerializeToString,
+            mtor_dot_v1_dot_admin__pb2.ListNetworkResponse.FromString,
             options,
             channel_credentials,
             insecure,

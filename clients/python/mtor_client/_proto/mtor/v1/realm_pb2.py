@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mtor_client._proto.mtor.v1 import intent_pb2 as mtor_dot_v1_dot_intent__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13mtor/v1/realm.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"\x11\n\x0f\x44\x65scribeRequest\"u\n\x0cKindCapacity\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0f\n\x07workers\x18\x02 \x01(\r\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0e\n\x06models\x18\x05 \x03(\t\"\x8c\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\r\x12\x10\n\x08uptime_s\x18\x04 \x01(\x01\x12$\n\x05kinds\x18\x05 \x03(\x0b\x32\x15.mtor.v1.KindCapacity\x12\x0f\n\x07running\x18\x06 \x01(\r2L\n\tRealmInfo\x12?\n\x08\x44\x65scribe\x12\x18.mtor.v1.DescribeRequest\x1a\x19.mtor.v1.DescribeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13mtor/v1/realm.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"\x11\n\x0f\x44\x65scribeRequest\"u\n\x0cKindCapacity\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0f\n\x07workers\x18\x02 \x01(\r\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0e\n\x06models\x18\x05 \x03(\t\"\x98\x01\n\x10\x44\x65scribeResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\r\x12\x10\n\x08uptime_s\x18\x04 \x01(\x01\x12$\n\x05kinds\x18\x05 \x03(\x0b\x32\x15.mtor.v1.KindCapacity\x12\x0f\n\x07running\x18\x06 \x01(\r\x12\n\n\x02id\x18\x07 \x01(\t2L\n\tRealmInfo\x12?\n\x08\x44\x65scribe\x12\x18.mtor.v1.DescribeRequest\x1a\x19.mtor.v1.DescribeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_KINDCAPACITY']._serialized_start=73
   _globals['_KINDCAPACITY']._serialized_end=190
   _globals['_DESCRIBERESPONSE']._serialized_start=193
-  _globals['_DESCRIBERESPONSE']._serialized_end=333
-  _globals['_REALMINFO']._serialized_start=335
-  _globals['_REALMINFO']._serialized_end=411
+  _globals['_DESCRIBERESPONSE']._serialized_end=345
+  _globals['_REALMINFO']._serialized_start=347
+  _globals['_REALMINFO']._serialized_end=423
 # @@protoc_insertion_point(module_scope)

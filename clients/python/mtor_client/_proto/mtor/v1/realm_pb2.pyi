@@ -26,17 +26,19 @@ class KindCapacity(_message.Message):
     def __init__(self, kind: _Optional[_Union[_intent_pb2.Kind, str]] = ..., workers: _Optional[int] = ..., free_slots: _Optional[int] = ..., queue_depth: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DescribeResponse(_message.Message):
-    __slots__ = ("name", "version", "protocol", "uptime_s", "kinds", "running")
+    __slots__ = ("name", "version", "protocol", "uptime_s", "kinds", "running", "id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     protocol: int
     uptime_s: float
     kinds: _containers.RepeatedCompositeFieldContainer[KindCapacity]
     running: int
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., protocol: _Optional[int] = ..., uptime_s: _Optional[float] = ..., kinds: _Optional[_Iterable[_Union[KindCapacity, _Mapping]]] = ..., running: _Optional[int] = ...) -> None: ...
+    id: str
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., protocol: _Optional[int] = ..., uptime_s: _Optional[float] = ..., kinds: _Optional[_Iterable[_Union[KindCapacity, _Mapping]]] = ..., running: _Optional[int] = ..., id: _Optional[str] = ...) -> None: ...

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class RealmInfoStub:
     """RealmInfo answers "who are you and what can you do?" for `mtor status`,
-    dashboards and (later) discovery and federation peers.
+    dashboards, workers and realms probing a seed address (discovery's unicast
+    fallback) and federation peers.
     """
 
     def __init__(self, channel):
@@ -45,7 +46,8 @@ class RealmInfoStub:
 
 class RealmInfoServicer:
     """RealmInfo answers "who are you and what can you do?" for `mtor status`,
-    dashboards and (later) discovery and federation peers.
+    dashboards, workers and realms probing a seed address (discovery's unicast
+    fallback) and federation peers.
     """
 
     def Describe(self, request, context):
@@ -73,7 +75,8 @@ def add_RealmInfoServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class RealmInfo:
     """RealmInfo answers "who are you and what can you do?" for `mtor status`,
-    dashboards and (later) discovery and federation peers.
+    dashboards, workers and realms probing a seed address (discovery's unicast
+    fallback) and federation peers.
     """
 
     @staticmethod
