@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_client_arguments(p)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("discover", help="list the realms and workers announced on the local network")
+    p = sub.add_parser("discover", help="list the realms and workers on the local network (and at --seed "
+                       "addresses); --diagnose explains an empty result")
     from .discovery.cli import add_arguments as add_discover_arguments
 
     add_discover_arguments(p)

@@ -18,7 +18,7 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
-from . import __version__
+from . import PROTOCOL, __version__
 from .accounting import LEDGER_SCHEMA, QUOTA_SCHEMA, Ledger, LedgerRow, Presence, Quotas, intent_cost
 from .admin import AUDIT_SCHEMA, AuditLog
 from .auth import SYSOP, Accounts, Caller, anonymous_allowed
@@ -54,7 +54,6 @@ from .validate import validate_intent
 
 log = logging.getLogger("mtor.realm")
 
-PROTOCOL = 1
 COMPOSED = "converse"  # the one kind the realm carries out itself, as steps of other kinds
 DB_FILE = "mtor.db"
 # Failures reported by a worker that say nothing about the intent itself: try another worker.

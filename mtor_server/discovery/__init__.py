@@ -300,7 +300,7 @@ async def _browse_or_not(seconds: float, interfaces: list[str], once: Callable[[
     """browse(), or nothing (said once) where multicast DNS cannot be used at all here."""
     try:
         return await browse(seconds, interfaces, (REALM_TYPE,))
-    except OSError as e:
+    except (OSError, RuntimeError) as e:  # RuntimeError: zeroconf found no interface to listen on
         once(logging.WARNING, f"cannot browse the local network ({e}); relying on seed addresses "
                               "(`mtor discover --diagnose` says more)")
         await asyncio.sleep(seconds)

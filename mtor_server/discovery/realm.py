@@ -53,7 +53,7 @@ def where_to_announce(listen_host: str, interfaces: list[str]) -> tuple[list[str
 def realm_txt(realm: Realm, tls: bool) -> dict[str, str]:
     from mtor_client.kinds import name_of
 
-    from ..realm import PROTOCOL
+    from .. import PROTOCOL
 
     served = sorted(name_of(k.kind) for k in realm.describe().kinds if k.workers > 0)
     return {"id": realm.id, "name": realm.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
