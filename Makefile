@@ -56,6 +56,7 @@ proto-check: install
 bench: install
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_chat.py
+	$(PY) bench/bench_discovery.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info

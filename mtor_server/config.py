@@ -70,8 +70,11 @@ class QueueSection:
 
 @dataclass
 class HealthSection:
-    heartbeat_interval_s: float = _opt(1.0, "How often workers send heartbeats, in seconds.")
-    missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out.")
+    heartbeat_interval_s: float = _opt(0.5, "How often workers send heartbeats, in seconds; the realm checks "
+                                       "every half interval.")
+    missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out: one that stops without "
+                                  "closing its connection (frozen, powered off) goes this many to this many + 0.5 "
+                                  "intervals after its last heartbeat.")
     readmit_after_s: float = _opt(10.0, "A blacklisted worker is readmitted (at health 50) by its first "
                                   "healthy heartbeat after this many seconds.")
 
@@ -154,8 +157,9 @@ class DiscoverySection:
                            "multicast DNS: _mtor._tcp and _mtor-worker._tcp); no secrets are announced.")
     interfaces: list[str] = _opt([], "Addresses or interface names (e.g. eth0) to announce and browse on; "
                                  "empty: every IPv4 interface.")
-    browse_s: float = _opt(2.0, "How long a worker without a realm, and `mtor discover`, listen for announcements, "
-                           "in seconds.")
+    browse_s: float = _opt(2.0, "How long `mtor discover` listens for announcements, and the longest a worker "
+                           "without a realm listens before it says none was found and tries again, in seconds "
+                           "(it joins as soon as its realm has answered).")
     seeds: list[str] = _opt([], "Unicast fallback for networks that drop multicast: realm addresses (HOST:PORT, "
                             "grpcs://HOST:PORT for TLS) asked directly, by a worker without a realm, by "
                             "`mtor discover` and by a realm looking for peer realms.")

@@ -27,6 +27,9 @@ REALM_TYPE = "_mtor._tcp.local."
 WORKER_TYPE = "_mtor-worker._tcp.local."
 TYPES = {REALM_TYPE: "realm", WORKER_TYPE: "worker"}
 RESOLVE_TIMEOUT_MS = 1500
+SETTLE_S = 0.3
+"""After the first realm answers, how long a worker given no realm name listens for others before it
+chooses: responders answer a query within 20-120 ms (RFC 6762 section 6), so others have been heard."""
 
 
 class DiscoveryError(ValueError):
@@ -180,9 +183,18 @@ async def _resolve(zc: AsyncZeroconf, service_type: str, instance: str) -> Found
     from zeroconf.asyncio import AsyncServiceInfo
 
     info = AsyncServiceInfo(service_type, instance)
-    if not await info.async_request(zc.zeroconf, RESOLVE_TIMEOUT_MS) or info.port is None:
+    if not await info.async_request(zc.zeroconf, RESOLVE_TIMEOUT_MS, question_type=_multicast_answers()) \
+            or info.port is None:
         return None
     return Found(TYPES[service_type], instance, info.parsed_addresses(), info.port, _txt(info.properties))
+
+
+def _multicast_answers() -> object:
+    """Ask for answers by multicast (QM), not unicast (QU): several processes on one host (a realm and its
+    workers) share port 5353, and a unicast answer reaches only one of their sockets."""
+    from zeroconf import DNSQuestionType
+
+    return DNSQuestionType.QM
 
 
 async def browse(seconds: float, interfaces: Iterable[str] = (),
@@ -226,7 +238,8 @@ class Browser:
                 self._on_change(service_type, name, added)
 
         self._zc = _open(self._interfaces)
-        self._browser = AsyncServiceBrowser(self._zc.zeroconf, self._types, handlers=[changed])
+        self._browser = AsyncServiceBrowser(self._zc.zeroconf, self._types, handlers=[changed],
+                                            question_type=_multicast_answers())
         return self
 
     async def resolve(self, service_type: str, instance: str) -> Found | None:
@@ -263,11 +276,12 @@ def choose_realm(found: Iterable[Found], name: str = "") -> Found | None:
 async def find_realm(name: str, interfaces: Iterable[str], browse_s: float, seeds: Iterable[str] = (),
                      tls: TLS | None = None) -> Found:
     """Browse, and ask the seeds, until the realm to join is found (see choose_realm); logs while none is
-    there. A network where multicast cannot be used at all leaves the seeds."""
-    from .seeds import merge, probe_seeds
+    there. A network where multicast cannot be used at all leaves the seeds. Returns as soon as the realm
+    named has answered, or SETTLE_S after the first realm when no name is given."""
+    from .seeds import merge
 
     interfaces, seeds = list(interfaces), list(seeds)
-    what = f"realm {name!r}" if name else "a realm"
+    what = f"realm {name!r}" if name else "realm"
     waited = 0.0
     said: set[str] = set()
 
@@ -277,8 +291,7 @@ async def find_realm(name: str, interfaces: Iterable[str], browse_s: float, seed
             log.log(level, "%s", message)
 
     while True:
-        heard, (asked, failed) = await asyncio.gather(_browse_or_not(browse_s, interfaces, once),
-                                                      probe_seeds(seeds, tls, browse_s))
+        heard, asked, failed = await _listen_and_ask(name, browse_s, interfaces, seeds, tls, once)
         for why in failed.values():
             once(logging.WARNING, why)
         found = merge(heard, asked)
@@ -296,10 +309,79 @@ async def find_realm(name: str, interfaces: Iterable[str], browse_s: float, seed
                 f" or at {len(seeds)} seed(s)" if seeds else "", waited, others)
 
 
-async def _browse_or_not(seconds: float, interfaces: list[str], once: Callable[[int, str], None]) -> list[Found]:
-    """browse(), or nothing (said once) where multicast DNS cannot be used at all here."""
+async def _listen_and_ask(name: str, seconds: float, interfaces: list[str], seeds: list[str], tls: TLS | None,
+                          once: Callable[[int, str], None]) -> tuple[list[Found], list[Found], dict[str, str]]:
+    """Multicast and seeds at once: (heard, asked, seed -> why not). When one way has found the realm
+    wanted, the other gets SETTLE_S more, not the whole `seconds`."""
+    from .seeds import probe_seeds
+
+    listening = asyncio.ensure_future(_realms_or_not(name, seconds, interfaces, once))
+    asking = asyncio.ensure_future(probe_seeds(seeds, tls, seconds))
     try:
-        return await browse(seconds, interfaces, (REALM_TYPE,))
+        done, pending = await asyncio.wait({listening, asking}, return_when=asyncio.FIRST_COMPLETED)
+        if pending:
+            first = done.pop().result()
+            realms = first[0] if isinstance(first, tuple) else first
+            wanted = any(r.role == "realm" and (not name or r.name == name) for r in realms)
+            await asyncio.wait(pending, timeout=SETTLE_S if wanted else None)
+    finally:
+        late = [t for t in (listening, asking) if not t.done()]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    heard = listening.result() if not listening.cancelled() else []
+    asked, failed = asking.result() if not asking.cancelled() else ([], {})
+    return heard, asked, failed
+
+
+async def listen_for_realms(name: str, seconds: float, interfaces: Iterable[str] = ()) -> list[Found]:
+    """The realms that answer, resolved: returned as soon as the one called `name` is there; with no name,
+    SETTLE_S after the first (so that several present are all seen); else after `seconds`."""
+    found: list[Found] = []
+    first = asyncio.Event()
+    done = asyncio.Event()
+    resolving: set[asyncio.Task[None]] = set()
+    browser: Browser
+
+    async def resolve(service_type: str, instance: str) -> None:
+        realm = await browser.resolve(service_type, instance)
+        if realm is None or not realm.address:
+            return
+        found.append(realm)
+        first.set()
+        if name and realm.name == name:
+            done.set()
+
+    def changed(service_type: str, instance: str, added: bool) -> None:
+        if added:
+            task = asyncio.ensure_future(resolve(service_type, instance))
+            resolving.add(task)
+            task.add_done_callback(resolving.discard)
+
+    async def settle() -> None:
+        await first.wait()
+        if not name:
+            await asyncio.sleep(SETTLE_S)
+            done.set()
+
+    async with Browser(interfaces, (REALM_TYPE,), on_change=changed) as browser:
+        settling = asyncio.ensure_future(settle())
+        try:
+            await asyncio.wait_for(done.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            settling.cancel()
+            for task in list(resolving):
+                task.cancel()
+    return sorted(found, key=lambda f: (f.name, f.address))
+
+
+async def _realms_or_not(name: str, seconds: float, interfaces: list[str],
+                         once: Callable[[int, str], None]) -> list[Found]:
+    """listen_for_realms(), or nothing (said once) where multicast DNS cannot be used at all here."""
+    try:
+        return await listen_for_realms(name, seconds, interfaces)
     except (OSError, RuntimeError) as e:  # RuntimeError: zeroconf found no interface to listen on
         once(logging.WARNING, f"cannot browse the local network ({e}); relying on seed addresses "
                               "(`mtor discover --diagnose` says more)")
