@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/bench_core.py
 	$(PY) bench/bench_chat.py
 	$(PY) bench/bench_discovery.py
+	$(PY) bench/bench_federation.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info

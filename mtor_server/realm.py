@@ -47,8 +47,10 @@ from .records import (
     terminal_event_from_row,
 )
 from .scheduler import ConnectedWorker, pick_worker
+from .scheduler.peer_choice import pick_peer
 from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools, is_alias
+from .scheduler.route import PEER_USER_PREFIX, Route
 from .store import IntentRow, Store
 from .validate import validate_intent
 
@@ -64,6 +66,12 @@ TIMED_OUT = grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
 
 def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
     return intent_pb2.Error(code=code.value[0], message=message)
+
+
+def _unservable_code(route: Route | None) -> grpc.StatusCode:
+    """No realm can serve it: a peer that forwarded it should try elsewhere (UNAVAILABLE); its user should not
+    retry until the federation changes (FAILED_PRECONDITION)."""
+    return grpc.StatusCode.UNAVAILABLE if route is not None else grpc.StatusCode.FAILED_PRECONDITION
 
 
 class Realm:
@@ -93,14 +101,16 @@ class Realm:
         self._monitor: asyncio.Task[None] | None = None
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self._watchers: set[asyncio.Event] = set()  # WatchRealm streams, woken by every change
+        self._routes = cfg.federation.route_map()
         self.network = NetworkView(realm_id, None)
         """Workers and realms seen around it (Admin ListNetwork); the server starts the listening part."""
         self.metrics = RealmMetrics(self)  # counted in _finish, gauges read from this state at each scrape
 
     @classmethod
-    async def open(cls, cfg: Config, data_dir: Path) -> "Realm":
-        store = await Store.open(data_dir / DB_FILE,
-                                 schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA, POOL_SCHEMA))
+    async def open(cls, cfg: Config, data_dir: Path, schemas: Iterable[str] = ()) -> "Realm":
+        """`schemas`: the tables of the parts around the realm (the federation's)."""
+        store = await Store.open(data_dir / DB_FILE, schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA,
+                                                              QUOTA_SCHEMA, POOL_SCHEMA, *schemas))
         ledger = Ledger(store, SUCCEEDED)
         realm = cls(cfg, store, await store.next_incarnation(), realm_id=realm_id(data_dir),
                     accounts=await Accounts.open(store, anonymous_allowed(cfg)), ledger=ledger,
@@ -132,12 +142,18 @@ class Realm:
     # ------------------------------------------------------------ intents --
 
     async def submit(self, user: str, request: intent_pb2.IntentRequest, deadline: float | None,
-                     metered: bool = True) -> str:
+                     metered: bool = True, route: Route | None = None) -> str:
         """Validate, record and queue (or start) an intent; returns its id. A metered submission
-        counts against the user's quota (a converse intent's steps do not: the intent did)."""
+        counts against the user's quota (a converse intent's steps do not: the intent did). `route`:
+        how a peer realm forwarded it here."""
         kind = validate_intent(request, self.cfg.realm.max_payload_bytes)
         if is_alias(request.model):
             self.pools.get(request.model, kind)
+        if kind != COMPOSED and (route is not None or self.peers()):
+            # in a federation nothing waits for a server that no realm has: it fails now, and never bounces
+            why = self._unservable(kind, request.model, route, set())
+            if why:
+                raise RealmError(_unservable_code(route), why)
         if request.request_id:
             existing = self._by_request.get((user, request.request_id))
             if existing is None:
@@ -155,7 +171,7 @@ class Realm:
                 raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"queue is full, try again later "
                                  f"({kind} queue holds {queue.max_depth} intents)") from None
         intent = LiveIntent(id=uuid.uuid4().hex, user=user, kind=kind, model=request.model, request=request,
-                            created_at=time.time(), deadline=deadline)
+                            created_at=time.time(), deadline=deadline, route=route)
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(user, intent.request_id)] = intent.id
@@ -242,7 +258,7 @@ class Realm:
         response = realm_pb2.DescribeResponse(id=self.id, name=self.name, version=__version__, protocol=PROTOCOL,
                                               uptime_s=time.time() - self.started_at)
         for kind in WORKER_KINDS:
-            serving = [w for w in self._workers.values() if kind in w.capabilities and w.available]
+            serving = [w for w in self.workers() if kind in w.capabilities and w.available]
             depth = len(self._queues[kind])
             if not serving and not depth:
                 continue
@@ -252,7 +268,7 @@ class Realm:
                 models.update(self.pools.aliases(kind, (w.name for w in serving)))
             response.kinds.add(kind=to_proto(kind), workers=len(serving), queue_depth=depth,
                                free_slots=sum(w.free_slots for w in serving), models=sorted(models))
-        response.running = sum(len(w.running) for w in self._workers.values())
+        response.running = sum(len(w.running) for w in self.workers())
         return response
 
     # ---------------------------------------------------------- lifecycle --
@@ -317,13 +333,55 @@ class Realm:
                 self._report_positions(kind)
 
     def _pick(self, intent: LiveIntent, candidates: Iterable[ConnectedWorker]) -> ConnectedWorker | None:
+        """A local worker that can take it now, else a peer realm (federation), else None."""
+        candidates = list(candidates)
+        local = [w for w in candidates if not w.is_peer]
         if not is_alias(intent.model):
-            return pick_worker(candidates, intent.kind, intent.model)
-        try:
-            pool = self.pools.get(intent.model, intent.kind)
-        except RealmError:  # deleted meanwhile: delete_pool fails what waits for it
+            worker = pick_worker(local, intent.kind, intent.model)
+        else:
+            try:
+                worker = self.pools.pick(self.pools.get(intent.model, intent.kind), local, intent.request)
+            except RealmError:  # deleted meanwhile: delete_pool fails what waits for it
+                return None
+        if worker is not None:
+            return worker
+        choice = pick_peer(self._peers_for(intent.route, intent.avoid, candidates), intent.kind, intent.model,
+                           self._routes)
+        if choice is None:
             return None
-        return self.pools.pick(pool, candidates, intent.request)
+        intent.reason = choice.reason
+        return choice.peer
+
+    def _peers_for(self, route: Route | None, avoid: set[str],
+                   candidates: Iterable[ConnectedWorker]) -> list[ConnectedWorker]:
+        """The peer realms among `candidates` an intent may be forwarded to: not one it passed through or
+        that failed it, and only while it has forwards left."""
+        hops_left = route.hops_left if route is not None else self.cfg.federation.max_hops
+        if hops_left <= 0:
+            return []
+        visited = set(route.visited if route is not None else ()) | avoid | {self.id}
+        return [w for w in candidates if w.is_peer and w.realm_id not in visited]
+
+    def _unservable(self, kind: str, model: str, route: Route | None, avoid: set[str]) -> str:
+        """Why no worker here and no peer realm it may go to serves this kind and model at all (busy or not);
+        "" when one does."""
+        if is_alias(model) or any(w.serves(kind, model) for w in self.workers()):
+            return ""
+        peers = self._peers_for(route, avoid, self._workers.values())
+        if any(p.offer(kind, model) is not None for p in peers):
+            return ""
+        what = f"{kind} with model {model!r}" if model else kind
+        others = ", ".join(sorted(p.name for p in self.peers())) or "none"
+        return (f"no realm can serve {what}: no worker of realm {self.name} serves it, nor does any peer realm "
+                f"it may forward to (peers up: {others})")
+
+    def forward_route(self, intent_id: str) -> tuple[list[str], int, str]:
+        """For a forward of this intent to a peer: (realm ids visited, this one included; forwards left after
+        it; the origin user)."""
+        intent = self._live[intent_id]
+        if intent.route is None:
+            return [self.id], self.cfg.federation.max_hops - 1, intent.user
+        return list(intent.route.visited), intent.route.hops_left - 1, intent.route.origin_user
 
     def _start(self, intent: LiveIntent, worker: ConnectedWorker) -> None:
         intent.attempts += 1
@@ -333,7 +391,12 @@ class Realm:
         intent.position = 0
         intent.assignment = f"{intent.id}/{intent.attempts}"
         worker.running[intent.assignment] = intent.id
-        self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name, attempt=intent.attempts))
+        if worker.is_peer:  # `started` comes from the peer once a worker there takes it (on_peer_started)
+            log.debug("intent %s forwarded to realm %s: %s", intent.id, worker.name, intent.reason)
+        else:
+            intent.reason = ""
+            self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name,
+                                                          attempt=intent.attempts))
         limit = self.cfg.timeout_for(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
@@ -357,6 +420,10 @@ class Realm:
         if intent.attempts >= self.cfg.dispatch.max_attempts:
             self._finish(intent, FAILED, error=_error(
                 grpc.StatusCode.UNAVAILABLE, f"gave up after {intent.attempts} attempts; last: {reason}"))
+            return
+        if (intent.avoid or intent.route is not None) and \
+                (why := self._unservable(intent.kind, intent.model, intent.route, intent.avoid)):
+            self._finish(intent, FAILED, error=_error(_unservable_code(intent.route), f"{why}; last: {reason}"))
             return
         intent.state = QUEUED
         intent.assignment = intent.worker = intent.worker_id = ""
@@ -403,7 +470,8 @@ class Realm:
         usage = intent.result.usage if intent.result is not None else None
         # a converse intent is billed through its steps, each an intent of its own
         cost = usage.cost if usage is not None and intent.kind != COMPOSED else 0.0
-        row = LedgerRow(intent.id, intent.user, intent.kind, intent.model, intent.worker, self.name,
+        realm = intent.result.realm if intent.result is not None and intent.result.realm else self.name
+        row = LedgerRow(intent.id, intent.user, intent.kind, intent.model, intent.worker, realm,
                         usage.queue_wait_s if usage is not None else started - intent.created_at,
                         usage.processing_s if usage is not None else finished - started,
                         cost, intent.state, finished)
@@ -536,7 +604,7 @@ class Realm:
             capabilities[kind] = capabilities.get(kind, frozenset()) | frozenset(cap.models)
         if not capabilities:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.capabilities is empty: the worker serves nothing")
-        for other in list(self._workers.values()):
+        for other in self.workers():
             if other.name == hello.name:
                 self.worker_lost(other, "replaced by a new connection with the same name")
         worker = ConnectedWorker(id=uuid.uuid4().hex, name=hello.name, capabilities=capabilities,
@@ -558,16 +626,40 @@ class Realm:
             return
         self._changed()
         worker.send(None)
+        what = f"peer realm {worker.name}" if worker.is_peer else f"worker {worker.name}"
         if worker.draining and not worker.running:
-            log.info("worker %s left after draining", worker.name)
+            log.info("%s left after draining", what)
         else:
-            log.warning("worker %s out: %s", worker.name, reason)
+            log.warning("%s out: %s", what, reason)
         for assignment, intent_id in worker.running.items():
             intent = self._live.get(intent_id)
             if intent is not None and intent.assignment == assignment and intent.state == RUNNING:
-                self._requeue(intent, f"worker {worker.name} lost: {reason}")
+                if worker.is_peer:
+                    intent.avoid.add(worker.realm_id)
+                self._requeue(intent, f"{what} lost: {reason}")
         worker.running.clear()
         self.dispatch()
+
+    def peer_up(self, peer: ConnectedWorker) -> None:
+        """A peer realm's link is up (federation): it is routed to like a worker, by its reports."""
+        self._workers[peer.id] = peer
+        log.info("peer realm %s up: %s", peer.name, ", ".join(sorted(peer.capabilities)) or "serves nothing now")
+        self.peer_report(peer)
+
+    def peer_report(self, peer: ConnectedWorker) -> None:
+        """A peer realm's capacity report arrived: it counts as its heartbeat."""
+        peer.last_heartbeat = time.monotonic()
+        self._changed()
+        self.dispatch()
+
+    def on_peer_started(self, peer: ConnectedWorker, assignment_id: str, started: intent_pb2.Started) -> None:
+        """A worker of the peer realm took a forwarded intent: the caller's `started`, naming it."""
+        intent = self._live.get(peer.running.get(assignment_id, ""))
+        if intent is None or intent.assignment != assignment_id or intent.state != RUNNING:
+            return
+        intent.worker = started.worker
+        self._emit(intent, started=intent_pb2.Started(worker=started.worker, realm=started.realm,
+                                                      attempt=intent.attempts, reason=intent.reason))
 
     def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
         now = time.monotonic()
@@ -609,7 +701,10 @@ class Realm:
         started = intent.started_at or now
         processing = now - started
         result.kind = to_proto(intent.kind)
-        result.worker, result.realm = worker.name, self.name
+        if worker.is_peer:  # served there: its worker, realm and processing time (not its queue wait)
+            processing = min(processing, result.usage.processing_s)
+        else:
+            result.worker, result.realm = worker.name, self.name
         result.model = result.model or intent.model
         result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,
                                                cost=intent_cost(self.cfg.costs, intent.kind, processing)))
@@ -617,7 +712,9 @@ class Realm:
 
     def _worker_failed(self, intent: LiveIntent, worker: ConnectedWorker, error: intent_pb2.Error) -> None:
         if error.code in RETRYABLE:
-            self._requeue(intent, f"worker {worker.name}: {error.message}")
+            if worker.is_peer:
+                intent.avoid.add(worker.realm_id)
+            self._requeue(intent, f"{'realm' if worker.is_peer else 'worker'} {worker.name}: {error.message}")
             return
         if error.code == TIMED_OUT:
             self._health(worker, ERROR)
@@ -642,10 +739,15 @@ class Realm:
     # -------------------------------------------------- the sysop's hand --
 
     def workers(self) -> list[ConnectedWorker]:
-        return sorted(self._workers.values(), key=lambda w: w.name)
+        """This realm's own workers, by name."""
+        return sorted((w for w in self._workers.values() if not w.is_peer), key=lambda w: w.name)
+
+    def peers(self) -> list[ConnectedWorker]:
+        """Peer realms whose links are up, by name."""
+        return sorted((w for w in self._workers.values() if w.is_peer), key=lambda w: w.name)
 
     def worker_named(self, name: str) -> ConnectedWorker:
-        worker = next((w for w in self._workers.values() if w.name == name), None)
+        worker = next((w for w in self.workers() if w.name == name), None)
         if worker is None:
             raise RealmError(grpc.StatusCode.NOT_FOUND, f"no worker named {name!r} is connected")
         return worker
@@ -672,7 +774,7 @@ class Realm:
         """Let a removed worker join again; clear a connected one's drain and blacklisting."""
         was_removed = name in self._removed
         self._removed.discard(name)
-        worker = next((w for w in self._workers.values() if w.name == name), None)
+        worker = next((w for w in self.workers() if w.name == name), None)
         if worker is None:
             if was_removed:
                 return None
@@ -691,6 +793,9 @@ class Realm:
         for intent in waiting:
             self._finish(intent, FAILED, error=_error(grpc.StatusCode.NOT_FOUND, f"pool {alias} was deleted"))
         return len(waiting)
+
+    def queue_depth(self, kind: str) -> int:
+        return len(self._queues[kind])
 
     def live_intents(self) -> list[LiveIntent]:
         """Running intents, then queued ones per kind in the order they will start."""
@@ -735,6 +840,11 @@ class Realm:
         if intent.request_id:
             self._by_request[(intent.user, intent.request_id)] = intent.id
         self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id))
+        if intent.user.startswith(PEER_USER_PREFIX):  # its origin realm saw the link break and re-routed it
+            intent.state = RUNNING  # in no queue
+            self._finish(intent, CANCELLED, error=_error(
+                grpc.StatusCode.UNAVAILABLE, "the realm restarted; the realm that forwarded it routes it again"))
+            return
         if intent.kind == COMPOSED:
             intent.state = RUNNING
             self._emit(intent, retrying=intent_pb2.Retrying(attempt=intent.attempts + 1, reason="the realm restarted"))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
 from mtor_client.kinds import to_proto
 
+from .scheduler.route import Route
 from .store import IntentRow
 
 QUEUED = intent_pb2.INTENT_STATE_QUEUED
@@ -44,6 +45,9 @@ class LiveIntent:
     error: intent_pb2.Error | None = None
     attempt_timer: asyncio.TimerHandle | None = None
     deadline_timer: asyncio.TimerHandle | None = None
+    route: Route | None = None  # set when a peer realm forwarded it here
+    avoid: set[str] = field(default_factory=set)  # ids of peer realms that failed it: not forwarded there again
+    reason: str = ""  # why the current attempt went to the peer realm it went to
 
     @property
     def request_id(self) -> str:

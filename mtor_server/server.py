@@ -14,13 +14,21 @@ from mtor_client._proto.mtor.v1 import (
     account_pb2_grpc,
     admin_pb2,
     admin_pb2_grpc,
+    federation_pb2,
+    federation_pb2_grpc,
     intents_pb2,
     intents_pb2_grpc,
+    peers_pb2,
+    peers_pb2_grpc,
     realm_pb2,
     realm_pb2_grpc,
     worker_link_pb2,
     worker_link_pb2_grpc,
 )
+
+from federation.admin import PeersService
+from federation.hub import SCHEMAS as FEDERATION_SCHEMAS
+from federation.hub import Federation
 
 from .address import join_address, split_address
 from .config import Config, ConfigError
@@ -44,6 +52,8 @@ SERVICES = (
     intents_pb2.DESCRIPTOR.services_by_name["Intents"].full_name,
     worker_link_pb2.DESCRIPTOR.services_by_name["WorkerLink"].full_name,
     realm_pb2.DESCRIPTOR.services_by_name["RealmInfo"].full_name,
+    federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name,
+    peers_pb2.DESCRIPTOR.services_by_name["Peers"].full_name,
 )
 
 
@@ -53,10 +63,11 @@ class RealmServer:
     discovery: RealmAnnouncement | None = None
     """Its announcement on the local network ([discovery]); None when not announced."""
 
-    def __init__(self, realm: Realm, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
-                 address: str, first_run: list[str], transport: str = "plaintext",
-                 metrics: MetricsServer | None = None) -> None:
-        self.realm, self._server, self._health, self.address = realm, server, health_servicer, address
+    def __init__(self, realm: Realm, federation: Federation, server: grpc.aio.Server,
+                 health_servicer: health.aio.HealthServicer, address: str, first_run: list[str],
+                 transport: str = "plaintext", metrics: MetricsServer | None = None) -> None:
+        self.realm, self.federation, self._server, self._health = realm, federation, server, health_servicer
+        self.address = address
         self.metrics = metrics
         """The Prometheus endpoint ([metrics] listen); None when turned off."""
         self.first_run = first_run
@@ -68,8 +79,9 @@ class RealmServer:
     async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
         credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
         metrics_at = _metrics_address(cfg)  # a mistake here also stops the start before the store opens
-        realm = await Realm.open(cfg, data_dir)
+        realm = await Realm.open(cfg, data_dir, FEDERATION_SCHEMAS)
         try:  # before bootstrap, so that a realm that cannot start has shown no secrets it then forgets
+            federation = await Federation.open(realm, client_tls(cfg.tls))
             metrics = None if metrics_at is None else await _start_metrics(cfg, realm, *metrics_at)
         except BaseException:
             await realm.close()
@@ -83,6 +95,8 @@ class RealmServer:
         realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
         admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
         account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
+        federation_pb2_grpc.add_FederationServicer_to_server(federation.service, server)
+        peers_pb2_grpc.add_PeersServicer_to_server(PeersService(realm, federation), server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         reflection.enable_server_reflection(
@@ -97,8 +111,9 @@ class RealmServer:
         await server.start()
         for name in ("", *SERVICES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        started = cls(realm, server, health_servicer, join_address(host, port), first_run, server_mode(cfg.tls),
-                      metrics)
+        federation.start()
+        started = cls(realm, federation, server, health_servicer, join_address(host, port), first_run,
+                      server_mode(cfg.tls), metrics)
         started.discovery = await announce_realm(cfg, realm, host, port)
         return started
 
@@ -118,6 +133,7 @@ class RealmServer:
         if self.discovery is not None:  # goodbye first: browsers forget the realm at once
             await self.discovery.stop()
         await self.realm.network.stop()
+        await self.federation.stop()
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace_s)
         if self.metrics is not None:

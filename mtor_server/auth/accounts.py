@@ -30,7 +30,7 @@ ANONYMOUS = "anonymous"
 FIRST_SYSOP = "sysop"
 SYSOP_TOKEN_ENV = "MTOR_SYSOP_TOKEN"
 JOIN_TOKEN_ENV = "MTOR_JOIN_TOKEN"
-USER_TOKEN, JOIN_TOKEN = "user", "join"
+USER_TOKEN, JOIN_TOKEN, PEER_TOKEN = "user", "join", "peer"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 SCHEMA = """
@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS tokens (
     hash        TEXT PRIMARY KEY,       -- sha256 of the token; the token itself is never stored
     prefix      TEXT NOT NULL,          -- its first characters, for listings
-    purpose     TEXT NOT NULL,          -- user (acts as `user`) | join (lets a worker join)
-    user        TEXT NOT NULL DEFAULT '',
+    purpose     TEXT NOT NULL,          -- user (acts as `user`) | join (lets a worker join) | peer (a peer realm)
+    user        TEXT NOT NULL DEFAULT '',  -- the user; for a peer token, the peer's name
     label       TEXT NOT NULL DEFAULT '',
     created_at  REAL NOT NULL,
     expires_at  REAL,                   -- unix seconds; NULL: never
@@ -176,16 +176,22 @@ class Accounts:
             raise unauthenticated("a worker needs a join token (mtor worker --join-token, or $MTOR_JOIN_TOKEN)")
         self._valid(token, JOIN_TOKEN)
 
+    def peer(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
+        """The name of the peer realm calling (Federation), or UNAUTHENTICATED."""
+        token = bearer(metadata)
+        if not token:
+            raise unauthenticated("a peer realm needs its peer token (mtor admin peer add, on this realm)")
+        return self._valid(token, PEER_TOKEN).user
+
     def _valid(self, token: str, purpose: str) -> Token:
         record = self._tokens.get(token_hash(token)) if token else None
+        what = {JOIN_TOKEN: "join token", PEER_TOKEN: "peer token"}.get(purpose, "token")
         if record is None or record.purpose != purpose:
-            what = "join token" if purpose == JOIN_TOKEN else "token"
             raise unauthenticated(f"unknown {what} (prefix {token_prefix(token)!r})" if token else
                                   "malformed authorization header: expected `Bearer <token>`")
         problem = record.problem(time.time())
         if problem:
-            raise unauthenticated(f"{'join token' if purpose == JOIN_TOKEN else 'token'} {record.prefix}... "
-                                  f"is {problem}")
+            raise unauthenticated(f"{what} {record.prefix}... is {problem}")
         return record
 
     # ------------------------------------------------------------- users --
@@ -248,6 +254,15 @@ class Accounts:
     async def issue_join_token(self, *, label: str = "", ttl_s: float = 0,
                                secret: str | None = None) -> tuple[str, Token]:
         return await self._issue(JOIN_TOKEN, "", label, ttl_s, secret)
+
+    async def issue_peer_token(self, peer: str) -> tuple[str, Token]:
+        """The token peer realm `peer` presents when it calls this realm."""
+        return await self._issue(PEER_TOKEN, peer, f"peer realm {peer}", 0, None)
+
+    async def revoke_peer_tokens(self, peer: str) -> None:
+        for token in self.tokens(peer, PEER_TOKEN):
+            if token.revoked_at is None:
+                await self.revoke_token(token)
 
     async def _issue(self, purpose: str, user: str, label: str, ttl_s: float,
                      secret: str | None) -> tuple[str, Token]:

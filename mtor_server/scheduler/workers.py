@@ -1,4 +1,5 @@
-"""A worker as the realm sees it while its WorkerLink stream is open."""
+"""A worker as the realm sees it while its WorkerLink stream is open (or, subclassed by the
+federation, a peer realm while its link is up: the scheduler treats both alike)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,18 @@ from dataclasses import dataclass, field
 from mtor_client._proto.mtor.v1 import worker_link_pb2
 
 from ..health import HealthScore
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What a peer realm last reported it can do for one kind."""
+
+    free_slots: int
+    queue_depth: int
+    hops: int
+    """Realm hops from the peer to the nearest worker of the kind: 0 for its own workers."""
+    cost_base: float
+    cost_per_second: float
 
 
 @dataclass
@@ -29,6 +42,18 @@ class ConnectedWorker:
     running: dict[str, str] = field(default_factory=dict)
     # messages to send on the stream; None ends it
     outbox: asyncio.Queue[worker_link_pb2.RealmMessage | None] = field(default_factory=asyncio.Queue)
+    realm_id: str = ""
+    """Set for a peer realm (federation): its realm id; empty for a worker of this realm."""
+    rtt_ms: float = 0.0
+    """A peer realm's round trip, in milliseconds."""
+
+    @property
+    def is_peer(self) -> bool:
+        return bool(self.realm_id)
+
+    def offer(self, kind: str, model: str) -> Offer | None:
+        """A peer realm's report for the kind (None when it does not serve it); None for a worker."""
+        return None
 
     def serves(self, kind: str, model: str) -> bool:
         models = self.capabilities.get(kind)

@@ -12,7 +12,7 @@ from mtor_client._proto.mtor.v1 import account_pb2, admin_pb2, admin_pb2_grpc, i
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from ..auth import SYSOP, USER, Caller, Token, User
-from ..auth.accounts import JOIN_TOKEN
+from ..auth.accounts import JOIN_TOKEN, PEER_TOKEN
 from ..errors import invalid
 from ..realm import Realm
 from ..records import info_from_live, stamp
@@ -220,6 +220,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         elif request.purpose in (admin_pb2.TOKEN_PURPOSE_USER, admin_pb2.TOKEN_PURPOSE_UNSPECIFIED):
             secret, token = await self.accounts.issue_token(_name(request.user, "user"), label=request.label,
                                                             ttl_s=request.ttl_s)
+        elif request.purpose == admin_pb2.TOKEN_PURPOSE_PEER:
+            raise invalid("a peer token is made with Peers.AddPeer (mtor admin peer add)")
         else:
             raise invalid(f"purpose {request.purpose} is not a TokenPurpose")
         await self._audit(caller, "CreateToken", token.prefix,
@@ -331,10 +333,12 @@ def _worker_info(worker: ConnectedWorker) -> admin_pb2.WorkerInfo:
     return info
 
 
+_PURPOSES = {JOIN_TOKEN: admin_pb2.TOKEN_PURPOSE_JOIN, PEER_TOKEN: admin_pb2.TOKEN_PURPOSE_PEER}
+
+
 def _token_info(token: Token) -> admin_pb2.TokenInfo:
     info = admin_pb2.TokenInfo(prefix=token.prefix, user=token.user, label=token.label,
-                               purpose=admin_pb2.TOKEN_PURPOSE_JOIN if token.purpose == JOIN_TOKEN
-                               else admin_pb2.TOKEN_PURPOSE_USER)
+                               purpose=_PURPOSES.get(token.purpose, admin_pb2.TOKEN_PURPOSE_USER))
     stamp(info.created_at, token.created_at)
     stamp(info.expires_at, token.expires_at)
     stamp(info.revoked_at, token.revoked_at)

@@ -234,7 +234,7 @@ def event_from_proto(msg: intent_pb2.IntentEvent) -> Event | None:
         return Queued(msg.queued.queue_position, msg.queued.queue_depth, **common)
     if which == "started":
         s = msg.started
-        return Started(s.worker, s.realm, s.attempt, **common)
+        return Started(s.worker, s.realm, s.attempt, s.reason, **common)
     if which == "delta":
         progress = msg.delta.WhichOneof("progress")
         stage = kind_name(msg.delta.stage) or None
@@ -265,7 +265,7 @@ def event_to_proto(event: Event) -> intent_pb2.IntentEvent:
         msg.queued.queue_depth = event.queue_depth
     elif isinstance(event, Started):
         msg.started.CopyFrom(
-            intent_pb2.Started(worker=event.worker, realm=event.realm, attempt=event.attempt)
+            intent_pb2.Started(worker=event.worker, realm=event.realm, attempt=event.attempt, reason=event.reason)
         )
     elif isinstance(event, Delta):
         msg.delta.SetInParent()

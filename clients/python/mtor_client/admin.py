@@ -1,5 +1,6 @@
-"""The sysop's client for mtor.v1.Admin: workers, queue, users, tokens,
-quotas, usage, notices, audit.
+"""The sysop's client for mtor.v1.Admin and mtor.v1.Peers: workers, queue,
+users, tokens, quotas, usage, notices, audit; peer realms and the usage
+between this realm and them.
 
     from mtor_client.admin import AdminClient
 
@@ -15,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import grpc
 
 from mtor_client._channel import TLS, resolve, sync_channel
-from mtor_client._convert import info_from_proto, kind_name, notice_from_proto, state_name, time_from_proto
-from mtor_client._proto.mtor.v1 import admin_pb2, admin_pb2_grpc
+from mtor_client._convert import _set_time, info_from_proto, kind_name, notice_from_proto, state_name, time_from_proto
+from mtor_client._proto.mtor.v1 import admin_pb2, admin_pb2_grpc, federation_pb2, peers_pb2, peers_pb2_grpc
 from mtor_client.account import QuotaStatus, UsageReport, quota_from_proto, usage_from_proto
 from mtor_client.errors import InvalidArgument, error_from_rpc
 from mtor_client.kinds import to_proto
@@ -201,6 +202,85 @@ def _network(msg: admin_pb2.ListNetworkResponse) -> Network:
     return Network(workers, realms, msg.watching, tuple(msg.seed_errors))
 
 
+@dataclass(frozen=True)
+class PeerKind:
+    """What a peer realm reported it could serve of one kind for this realm."""
+
+    kind: str
+    models: tuple[str, ...]  # () when some worker there accepts any model
+    free_slots: int  # assignments it could start now
+    queue_depth: int  # intents of this kind waiting in its queue
+    hops: int  # realm hops from it to the nearest worker of this kind (0: its own)
+    cost_base: float  # its charge per intent, in its billing unit
+    cost_per_second: float  # its charge per second of processing, in its billing unit
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """A peer realm as this realm knows it, and the state of the link to it."""
+
+    name: str
+    address: str  # where this realm calls it; "" when it only calls this realm
+    realm_id: str  # "" before its first Hello
+    kinds: tuple[str, ...]  # kinds accepted from it; () means every kind
+    requests_per_minute: int  # accepted from it; 0: no limit
+    budget: float  # cost served for it per budget period; 0: no limit
+    state: str  # "inbound-only", "connecting", "up", "down" or "refused"
+    detail: str  # why it is down or refused
+    rtt_ms: float  # round trip of the last Hello
+    capacity: tuple[PeerKind, ...]  # its last capacity report, per kind
+    healthy: bool  # from that report: false while it shuts down
+    reported_at: datetime | None  # when that report arrived
+    running: int  # intents this realm has running at it now
+
+
+@dataclass(frozen=True)
+class NewPeer:
+    peer: PeerInfo
+    token: str  # the secret the peer presents when it calls this realm: shown this once; "" when it existed
+
+
+@dataclass(frozen=True)
+class FederationTotals:
+    intents: int  # forwarded intents that finished, whatever their outcome
+    succeeded: int
+    processing_s: float
+    cost: float  # what the serving realm charged, in its billing unit
+
+
+@dataclass(frozen=True)
+class PeerUsage:
+    peer: str
+    served_for_them: FederationTotals  # by this realm for the peer
+    served_for_us: FederationTotals  # by the peer for this realm
+
+
+PEER_STATES = {peers_pb2.PEER_STATE_INBOUND_ONLY: "inbound-only", peers_pb2.PEER_STATE_CONNECTING: "connecting",
+               peers_pb2.PEER_STATE_UP: "up", peers_pb2.PEER_STATE_DOWN: "down",
+               peers_pb2.PEER_STATE_REFUSED: "refused"}
+
+
+def _peer_kind(msg: federation_pb2.PeerKindCapacity) -> PeerKind:
+    return PeerKind(kind_name(msg.kind), tuple(msg.models), msg.free_slots, msg.queue_depth, msg.hops,
+                    msg.cost_base, msg.cost_per_second)
+
+
+def _peer(msg: peers_pb2.PeerInfo) -> PeerInfo:
+    return PeerInfo(
+        msg.name, msg.address, msg.realm_id, tuple(kind_name(k) for k in msg.kinds), msg.requests_per_minute,
+        msg.budget, PEER_STATES.get(msg.state, "unknown"), msg.detail, msg.rtt_ms,
+        tuple(_peer_kind(k) for k in msg.capacity.kinds), msg.capacity.healthy,
+        time_from_proto(msg.reported_at) if msg.HasField("reported_at") else None, msg.running)
+
+
+def _totals(msg: peers_pb2.FederationTotals) -> FederationTotals:
+    return FederationTotals(msg.intents, msg.succeeded, msg.processing_s, msg.cost)
+
+
+def _peer_usage(msg: peers_pb2.PeerUsage) -> PeerUsage:
+    return PeerUsage(msg.peer, _totals(msg.served_for_them), _totals(msg.served_for_us))
+
+
 def _role(name: str) -> int:
     if name not in ROLES:
         raise InvalidArgument(f"role {name!r}: use one of {', '.join(ROLES)}")
@@ -267,6 +347,7 @@ class AdminClient:
         self._timeout = timeout
         self._channel = sync_channel(self._endpoint)
         self._stub = admin_pb2_grpc.AdminStub(self._channel)
+        self._peers = peers_pb2_grpc.PeersStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -278,9 +359,11 @@ class AdminClient:
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def _call(self, method: str, request: Any, convert: Callable[[Any], _T]) -> _T:
+    def _call(self, method: str, request: Any, convert: Callable[[Any], _T], *, stub: Any = None) -> _T:
+        """`method` of the Admin service, or of `stub` (the Peers one)."""
+        rpc = getattr(self._stub if stub is None else stub, method)
         try:
-            response = getattr(self._stub, method)(request, timeout=self._timeout, metadata=self._endpoint.metadata)
+            response = rpc(request, timeout=self._timeout, metadata=self._endpoint.metadata)
         except grpc.RpcError as e:
             raise error_from_rpc(e) from None
         return convert(response)
@@ -425,3 +508,36 @@ class AdminClient:
     def audit(self, limit: int = 100) -> list[AuditEntry]:
         return self._call("ListAudit", admin_pb2.ListAuditRequest(limit=limit), lambda r: [
             AuditEntry(time_from_proto(e.time), e.actor, e.action, e.target, e.detail) for e in r.entries])
+
+    # -- peer realms --
+
+    def add_peer(self, name: str, *, address: str = "", token: str = "", kinds: Iterable[str] = (),
+                 requests_per_minute: int = 0, budget: float = 0.0) -> NewPeer:
+        """Trust a peer realm, or change what is known of it (every field is replaced).
+
+        `address` and `token`: where to call it and the token its sysop made for this realm (leave both out
+        for a peer that only calls this realm); `kinds`, `requests_per_minute` and `budget` limit what this
+        realm accepts from it (empty, 0: no limit). The token it must present here comes back once."""
+        try:
+            request = peers_pb2.AddPeerRequest(name=name, address=address, token=token,
+                                               kinds=[to_proto(k) for k in kinds],
+                                               requests_per_minute=requests_per_minute, budget=budget)
+        except ValueError as e:  # an unknown kind, a negative rate
+            raise InvalidArgument(str(e)) from None
+        return self._call("AddPeer", request, lambda r: NewPeer(_peer(r.peer), r.token), stub=self._peers)
+
+    def peers(self) -> list[PeerInfo]:
+        """Peer realms, sorted by name, with their links' state."""
+        return self._call("ListPeers", peers_pb2.ListPeersRequest(), lambda r: [_peer(p) for p in r.peers],
+                          stub=self._peers)
+
+    def remove_peer(self, name: str) -> None:
+        """Stop trusting a peer: its token is revoked, the link closed; what it runs for this realm goes elsewhere."""
+        self._call("RemovePeer", peers_pb2.RemovePeerRequest(name=name), lambda r: None, stub=self._peers)
+
+    def federation_usage(self, since: datetime | None = None) -> list[PeerUsage]:
+        """Per peer with usage: what this realm served for it and it for this realm (intents finished at or
+        after `since`, naive times being UTC; None: all)."""
+        request = peers_pb2.FederationUsageRequest()
+        _set_time(request.since, since)
+        return self._call("FederationUsage", request, lambda r: [_peer_usage(u) for u in r.peers], stub=self._peers)

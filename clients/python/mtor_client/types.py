@@ -177,11 +177,13 @@ class Queued:
 
 @dataclass(frozen=True)
 class Started:
-    """A worker took the intent; attempt is above 1 after a retry."""
+    """A worker took the intent; attempt is above 1 after a retry. `realm` names the realm that serves it;
+    `reason` says why that one, when the intent was forwarded to a peer realm."""
 
     worker: str
     realm: str = ""
     attempt: int = 1
+    reason: str = ""
     _: KW_ONLY
     seq: int = 0
     intent_id: str = ""

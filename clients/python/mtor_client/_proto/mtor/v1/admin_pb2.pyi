@@ -34,6 +34,7 @@ class TokenPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TOKEN_PURPOSE_UNSPECIFIED: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_USER: _ClassVar[TokenPurpose]
     TOKEN_PURPOSE_JOIN: _ClassVar[TokenPurpose]
+    TOKEN_PURPOSE_PEER: _ClassVar[TokenPurpose]
 
 class NetworkWorkerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -59,6 +60,7 @@ ROLE_SYSOP: Role
 TOKEN_PURPOSE_UNSPECIFIED: TokenPurpose
 TOKEN_PURPOSE_USER: TokenPurpose
 TOKEN_PURPOSE_JOIN: TokenPurpose
+TOKEN_PURPOSE_PEER: TokenPurpose
 NETWORK_WORKER_STATE_UNSPECIFIED: NetworkWorkerState
 NETWORK_WORKER_STATE_DISCOVERED: NetworkWorkerState
 NETWORK_WORKER_STATE_JOINED: NetworkWorkerState

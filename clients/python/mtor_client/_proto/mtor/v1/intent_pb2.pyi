@@ -311,14 +311,16 @@ class Queued(_message.Message):
     def __init__(self, queue_position: _Optional[int] = ..., queue_depth: _Optional[int] = ...) -> None: ...
 
 class Started(_message.Message):
-    __slots__ = ("worker", "realm", "attempt")
+    __slots__ = ("worker", "realm", "attempt", "reason")
     WORKER_FIELD_NUMBER: _ClassVar[int]
     REALM_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     worker: str
     realm: str
     attempt: int
-    def __init__(self, worker: _Optional[str] = ..., realm: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+    reason: str
+    def __init__(self, worker: _Optional[str] = ..., realm: _Optional[str] = ..., attempt: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Delta(_message.Message):
     __slots__ = ("text", "fraction", "stage")

@@ -1,0 +1,208 @@
+"""The calling side of a peer link: Hello, then the peer's capacity reports (its heartbeats, which make it
+a PeerWorker the scheduler routes to), and one Forward call per intent forwarded there."""
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import time
+import uuid
+
+import grpc
+from mtor_client import TLS
+from mtor_client._channel import aio_channel, resolve
+from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2, worker_link_pb2
+
+from mtor_server import __version__
+from mtor_server.realm import Realm
+from mtor_server.records import CANCELLED, FAILED, SUCCEEDED
+from mtor_worker.backoff import Backoff
+
+from . import PROTOCOL
+from .book import Peer, PeerBook
+from .peer_worker import PeerWorker
+from .usage import UsageBook
+
+log = logging.getLogger("mtor.federation")
+HELLO_TIMEOUT_S = 5.0
+FORWARD_GRACE_S = 5.0
+"""A forward's call deadline is the attempt's limit plus this: the peer's own timeout ends it first."""
+REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION)
+
+
+class LinkState(enum.Enum):
+    CONNECTING = "connecting"
+    UP = "up"
+    DOWN = "down"
+    REFUSED = "refused"
+
+
+class Refused(Exception):
+    """The peer is not who this realm expects, or speaks another protocol."""
+
+
+class PeerLink:
+    """Keeps the link to one peer up while this realm runs, reconnecting with backoff."""
+
+    def __init__(self, realm: Realm, book: PeerBook, usage: UsageBook, peer: Peer, tls: TLS | None) -> None:
+        self.realm, self.book, self.usage, self.peer, self.tls = realm, book, usage, peer, tls
+        self.state = LinkState.CONNECTING
+        self.detail = ""
+        self.rtt_ms = 0.0
+        self.worker: PeerWorker | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"peer-{self.peer.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        backoff = Backoff(initial_s=0.2, max_s=5.0)
+        while True:
+            endpoint = resolve(self.peer.address, self.peer.token, None, self.tls)
+            channel = aio_channel(endpoint)
+            try:
+                await self._connect(federation_pb2_grpc.FederationStub(channel), endpoint.metadata, backoff)
+                reason = "it ended its capacity stream"
+            except Refused as e:
+                self._down(LinkState.REFUSED, str(e))
+                backoff.penalize()
+            except grpc.RpcError as e:
+                state = LinkState.REFUSED if e.code() in REFUSALS else LinkState.DOWN
+                self._down(state, f"{e.code().name}: {e.details()}")
+                if state is LinkState.REFUSED:
+                    backoff.penalize()
+            except asyncio.CancelledError:
+                self._down(LinkState.DOWN, "the link was closed")
+                raise
+            else:
+                self._down(LinkState.DOWN, reason)
+            finally:
+                await channel.close()
+            await asyncio.sleep(backoff.next_delay())
+
+    def _down(self, state: LinkState, detail: str) -> None:
+        if self.state is not state or self.detail != detail:
+            log.log(logging.INFO if state is LinkState.DOWN and self.worker is None else logging.WARNING,
+                    "peer realm %s %s: %s", self.peer.name, state.value, detail)
+        self.state, self.detail = state, detail
+        if self.worker is not None:
+            self.realm.worker_lost(self.worker, detail)
+            self.worker = None
+
+    async def _connect(self, stub: federation_pb2_grpc.FederationStub, metadata: tuple, backoff: Backoff) -> None:
+        t0 = time.perf_counter()
+        hello = await stub.Hello(federation_pb2.FederationHello(
+            realm_id=self.realm.id, name=self.realm.name, protocol=PROTOCOL, version=__version__),
+            metadata=metadata, timeout=HELLO_TIMEOUT_S)
+        self.rtt_ms = (time.perf_counter() - t0) * 1000
+        if hello.protocol != PROTOCOL:
+            raise Refused(f"it speaks federation protocol {hello.protocol}; this realm speaks {PROTOCOL}")
+        if hello.realm_id == self.realm.id:
+            raise Refused("its address leads back to this realm")
+        if self.peer.realm_id and hello.realm_id != self.peer.realm_id:
+            raise Refused(f"it is realm {hello.realm_id}, not {self.peer.realm_id} as at its first Hello (a new "
+                          "data dir, or another realm at that address): `mtor admin peer remove` and add it again "
+                          "if this is expected")
+        if not self.peer.realm_id:
+            self.peer = await self.book.learned_id(self.peer.name, hello.realm_id)
+        interval = self.realm.cfg.health.heartbeat_interval_s
+        reports = stub.WatchCapacity(federation_pb2.WatchCapacityRequest(interval_s=interval), metadata=metadata)
+        forwarder: asyncio.Task[None] | None = None
+        try:
+            async for report in reports:
+                if forwarder is not None and forwarder.done():  # the realm dropped the peer: its reports were late
+                    return
+                if self.worker is None:
+                    self.worker = PeerWorker(id=uuid.uuid4().hex, name=self.peer.name, capabilities={},
+                                             max_concurrency=0, devices=[], version=hello.version,
+                                             last_heartbeat=time.monotonic(), address=self.peer.address,
+                                             realm_id=hello.realm_id, rtt_ms=self.rtt_ms)
+                    self.worker.take_report(report)
+                    forwarder = asyncio.create_task(self._forwarder(self.worker, stub, metadata))
+                    self.state, self.detail = LinkState.UP, ""
+                    backoff.reset()
+                    self.realm.peer_up(self.worker)
+                else:
+                    self.worker.take_report(report)
+                    self.realm.peer_report(self.worker)
+        finally:
+            reports.cancel()
+            if forwarder is not None:
+                forwarder.cancel()
+
+    async def _forwarder(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple) -> None:
+        """Carry out what the realm sends the peer: assignments become Forward calls, cancels end them."""
+        calls: dict[str, asyncio.Task[None]] = {}
+        try:
+            while (message := await peer.outbox.get()) is not None:
+                which = message.WhichOneof("message")
+                if which == "assign":
+                    task = asyncio.create_task(self._forward(peer, stub, metadata, message.assign))
+                    calls[message.assign.assignment_id] = task
+                    task.add_done_callback(lambda _, a=message.assign.assignment_id: calls.pop(a, None))
+                elif which == "cancel" and (call := calls.get(message.cancel.assignment_id)) is not None:
+                    call.cancel()
+        finally:
+            for call in calls.values():
+                call.cancel()
+
+    async def _forward(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
+                       assignment: worker_link_pb2.Assignment) -> None:
+        aid = assignment.assignment_id
+        visited, hops_left, origin_user = self.realm.forward_route(assignment.intent_id)
+        peer.forwarded(assignment.intent.WhichOneof("payload") or "")
+        call = stub.Forward(federation_pb2.ForwardRequest(
+            intent=assignment.intent, visited=visited, hops_left=max(0, hops_left),
+            origin_intent_id=assignment.intent_id, origin_user=origin_user),
+            metadata=metadata, timeout=assignment.timeout_s + FORWARD_GRACE_S)
+        there = ""  # the peer's id of the intent, once it accepted it
+        name = self.peer.name
+        try:
+            async for event in call:
+                which = event.WhichOneof("event")
+                if which == "accepted":
+                    there = event.accepted.intent_id
+                elif which == "started":
+                    self.realm.on_peer_started(peer, aid, event.started)
+                elif which == "delta":
+                    self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid, delta=event.delta))
+                elif which == "result":
+                    usage = event.result.usage
+                    await self.usage.record(aid, assignment.intent_id, name, there, SUCCEEDED, usage.processing_s,
+                                            usage.cost, time.time())
+                    self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid,
+                                                                                result=event.result))
+                    return
+                elif which == "failed":
+                    await self._failed(peer, assignment, there, event.failed.code,
+                                       f"realm {name}: {event.failed.message}")
+                    return
+            error = (grpc.StatusCode.UNAVAILABLE.value[0], f"realm {name} ended the forward without an outcome")
+        except asyncio.CancelledError:
+            call.cancel()  # the serving realm cancels its intent
+            await asyncio.shield(self._failed(peer, assignment, there, grpc.StatusCode.CANCELLED.value[0],
+                                              f"realm {name}: cancelled"))
+            raise
+        except grpc.RpcError as e:
+            if e.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                error = (e.code().value[0], f"realm {name} did not finish in time")
+            elif not there:  # refused before it accepted: worth trying elsewhere
+                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"realm {name} refused it: {e.code().name}: "
+                                                               f"{e.details()}")
+            else:
+                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"the link to realm {name} broke: {e.code().name}")
+        await self._failed(peer, assignment, there, *error)
+
+    async def _failed(self, peer: PeerWorker, assignment: worker_link_pb2.Assignment, there: str, code: int,
+                      message: str) -> None:
+        if there:
+            outcome = CANCELLED if code == grpc.StatusCode.CANCELLED.value[0] else FAILED
+            await self.usage.record(assignment.assignment_id, assignment.intent_id, self.peer.name, there, outcome,
+                                    0.0, 0.0, time.time())
+        self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(
+            assignment_id=assignment.assignment_id, failed=intent_pb2.Error(code=code, message=message)))

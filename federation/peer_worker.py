@@ -1,0 +1,44 @@
+"""A peer realm as the scheduler sees it: a worker whose capabilities and free slots are those of the
+peer's last capacity report."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from mtor_client._proto.mtor.v1 import federation_pb2
+from mtor_client.kinds import name_of
+
+from mtor_server.scheduler.workers import ConnectedWorker, Offer
+
+
+@dataclass
+class PeerWorker(ConnectedWorker):
+    report: federation_pb2.Capacity = field(default_factory=federation_pb2.Capacity)
+    reported_at: float = 0.0  # unix seconds
+    offers: dict[str, tuple[Offer, frozenset[str]]] = field(default_factory=dict)
+    # forwards started since the last report, per kind: the report did not count them yet
+    sent: dict[str, int] = field(default_factory=dict)
+
+    def take_report(self, report: federation_pb2.Capacity) -> None:
+        self.report, self.reported_at = report, time.time()
+        self.offers = {}
+        for k in report.kinds:
+            kind = name_of(k.kind)
+            if kind is not None:
+                self.offers[kind] = (Offer(k.free_slots, k.queue_depth, k.hops, k.cost_base, k.cost_per_second),
+                                     frozenset(k.models))
+        self.capabilities = {kind: models for kind, (_, models) in self.offers.items()}
+        self.sent = {}
+        self.draining = not report.healthy
+        self.max_concurrency = len(self.running) + sum(o.free_slots for o, _ in self.offers.values())
+
+    def offer(self, kind: str, model: str) -> Offer | None:
+        if not self.serves(kind, model):
+            return None
+        offer, _ = self.offers[kind]
+        sent = self.sent.get(kind, 0)
+        return offer if not sent else Offer(max(0, offer.free_slots - sent), offer.queue_depth, offer.hops,
+                                            offer.cost_base, offer.cost_per_second)
+
+    def forwarded(self, kind: str) -> None:
+        self.sent[kind] = self.sent.get(kind, 0) + 1
