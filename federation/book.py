@@ -18,8 +18,9 @@ from mtor_server.store import Store
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS peers (
     name        TEXT PRIMARY KEY,       -- as this realm's sysop calls it
-    address     TEXT NOT NULL DEFAULT '',  -- where this realm calls it; '': it only calls this realm
-    token       TEXT NOT NULL DEFAULT '',  -- the token it made for this realm, sent when calling it
+    address     TEXT NOT NULL DEFAULT '',  -- where this realm calls it; '': where discovery shows it
+    token       TEXT NOT NULL DEFAULT '',  -- the token it made for this realm, sent when calling it;
+                                           -- '': this realm does not call it
     realm_id    TEXT NOT NULL DEFAULT '',  -- learned at its first Hello; later Hellos must match
     kinds       TEXT NOT NULL DEFAULT '',  -- kinds accepted from it, comma-separated; '': all
     created_at  REAL NOT NULL              -- unix seconds
@@ -79,7 +80,8 @@ class PeerBook:
             address, token, kinds = address or old.address, token or old.token, kinds or old.kinds
         if address and not token:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "a peer with an address needs the token its sysop "
-                             "made for this realm (mtor admin peer add ... --peer-token)")
+                             "made for this realm (mtor admin peer add ... --peer-token); with the token and no "
+                             "address, this realm calls it where the local network shows it")
         peer = Peer(name, address, token, old.realm_id if old else "", kinds, old.created_at if old else time.time())
         await self.store.write("INSERT OR REPLACE INTO peers (name, address, token, realm_id, kinds, created_at) "
                                "VALUES (?, ?, ?, ?, ?, ?)", (name, address, token, peer.realm_id,

@@ -32,12 +32,12 @@ class Federation:
         return cls(realm, await PeerBook.open(realm.store), tls)
 
     def start(self) -> None:
-        """Link to every peer with an address (once the realm serves, so that they can link back)."""
+        """Link to every peer this realm may call (once it serves, so that they can link back)."""
         for peer in self.book.all():
             self._link(peer)
 
     def _link(self, peer: Peer) -> None:
-        if peer.address:
+        if peer.token:  # this realm may call it: at its address, or where discovery shows it
             link = self.links[peer.name] = PeerLink(self.realm, self.book, self.usage, peer, self.tls)
             link.start()
 

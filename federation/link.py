@@ -41,6 +41,10 @@ class Refused(Exception):
     """The peer is not who this realm expects, or speaks another protocol."""
 
 
+class NotSeen(Exception):
+    """A peer trusted without an address is not (yet) seen on the local network or at a seed."""
+
+
 class PeerLink:
     """Keeps the link to one peer up while this realm runs, reconnecting with backoff."""
 
@@ -63,7 +67,13 @@ class PeerLink:
     async def _run(self) -> None:
         backoff = Backoff(initial_s=0.2, max_s=5.0)
         while True:
-            endpoint = resolve(self.peer.address, self.peer.token, None, self.tls)
+            try:
+                address = await self._address()
+            except NotSeen as e:
+                self._down(LinkState.DOWN, str(e))
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            endpoint = resolve(address, self.peer.token, None, self.tls)
             channel = aio_channel(endpoint)
             try:
                 await self._connect(federation_pb2_grpc.FederationStub(channel), endpoint.metadata, backoff)
@@ -84,6 +94,18 @@ class PeerLink:
             finally:
                 await channel.close()
             await asyncio.sleep(backoff.next_delay())
+
+    async def _address(self) -> str:
+        """Where to call the peer: its address as the sysop gave it, else where the network shows it (the
+        realm with its id once known, else with its name): a discovered realm is called only once trusted."""
+        if self.peer.address:
+            return self.peer.address
+        for found in await self.realm.network.other_realms():
+            if (found.txt.get("id") == self.peer.realm_id) if self.peer.realm_id else found.name == self.peer.name:
+                return ("grpcs://" if found.txt.get("tls") == "on" else "") + found.address
+        raise NotSeen(f"realm {self.peer.name!r} is not seen on the local network or at a seed (mtor admin "
+                      "network); give its address (mtor admin peer add NAME --address) where multicast does not "
+                      "reach")
 
     def _down(self, state: LinkState, detail: str) -> None:
         if self.state is not state or self.detail != detail:
@@ -161,7 +183,6 @@ class PeerLink:
             origin_intent_id=assignment.intent_id, origin_user=origin_user),
             metadata=metadata, timeout=assignment.timeout_s + FORWARD_GRACE_S)
         there = ""  # the peer's id of the intent, once it accepted it
-        name = self.peer.name
         try:
             async for event in call:
                 which = event.WhichOneof("event")
@@ -173,36 +194,40 @@ class PeerLink:
                     self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid, delta=event.delta))
                 elif which == "result":
                     usage = event.result.usage
-                    await self.usage.record(aid, assignment.intent_id, name, there, SUCCEEDED, usage.processing_s,
-                                            usage.cost, time.time())
+                    # queued before the realm's own writes of the outcome, so committed with or before them, and
+                    # before the terminal event goes out (the store commits in order)
+                    self._record(aid, assignment.intent_id, there, SUCCEEDED, usage.processing_s, usage.cost)
                     self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid,
                                                                                 result=event.result))
                     return
                 elif which == "failed":
-                    await self._failed(peer, assignment, there, event.failed.code,
-                                       f"realm {name}: {event.failed.message}")
+                    self._failed(peer, assignment, there, event.failed.code, event.failed.message)
                     return
-            error = (grpc.StatusCode.UNAVAILABLE.value[0], f"realm {name} ended the forward without an outcome")
+            error = (grpc.StatusCode.UNAVAILABLE.value[0], "it ended the forward without an outcome")
         except asyncio.CancelledError:
             call.cancel()  # the serving realm cancels its intent
-            await asyncio.shield(self._failed(peer, assignment, there, grpc.StatusCode.CANCELLED.value[0],
-                                              f"realm {name}: cancelled"))
+            self._failed(peer, assignment, there, grpc.StatusCode.CANCELLED.value[0], "cancelled")
             raise
         except grpc.RpcError as e:
             if e.code() is grpc.StatusCode.DEADLINE_EXCEEDED:
-                error = (e.code().value[0], f"realm {name} did not finish in time")
+                error = (e.code().value[0], "it did not finish in time")
             elif not there:  # refused before it accepted: worth trying elsewhere
-                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"realm {name} refused it: {e.code().name}: "
-                                                               f"{e.details()}")
+                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"refused: {e.code().name}: {e.details()}")
             else:
-                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"the link to realm {name} broke: {e.code().name}")
-        await self._failed(peer, assignment, there, *error)
+                error = (grpc.StatusCode.UNAVAILABLE.value[0], f"the link broke: {e.code().name}")
+        self._failed(peer, assignment, there, *error)
 
-    async def _failed(self, peer: PeerWorker, assignment: worker_link_pb2.Assignment, there: str, code: int,
-                      message: str) -> None:
+    def _failed(self, peer: PeerWorker, assignment: worker_link_pb2.Assignment, there: str, code: int,
+                message: str) -> None:
         if there:
             outcome = CANCELLED if code == grpc.StatusCode.CANCELLED.value[0] else FAILED
-            await self.usage.record(assignment.assignment_id, assignment.intent_id, self.peer.name, there, outcome,
-                                    0.0, 0.0, time.time())
+            self._record(assignment.assignment_id, assignment.intent_id, there, outcome, 0.0, 0.0)
         self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(
             assignment_id=assignment.assignment_id, failed=intent_pb2.Error(code=code, message=message)))
+
+    def _record(self, attempt: str, intent_id: str, there: str, outcome: int, processing_s: float,
+                cost: float) -> None:
+        written = self.usage.record(attempt, intent_id, self.peer.name, there, outcome, processing_s, cost, time.time())
+        written.add_done_callback(lambda f: f.cancelled() or f.exception() is None
+                                  or log.error("forward of %s: its usage could not be recorded: %s", intent_id,
+                                               f.exception()))

@@ -68,6 +68,11 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
     return intent_pb2.Error(code=code.value[0], message=message)
 
 
+def _who(worker: ConnectedWorker) -> str:
+    """How messages name a worker, or a peer realm standing in for one."""
+    return f"realm {worker.name}" if worker.is_peer else f"worker {worker.name}"
+
+
 def _unservable_code(route: Route | None) -> grpc.StatusCode:
     """No realm can serve it: a peer that forwarded it should try elsewhere (UNAVAILABLE); its user should not
     retry until the federation changes (FAILED_PRECONDITION)."""
@@ -175,10 +180,17 @@ class Realm:
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(user, intent.request_id)] = intent.id
-        try:
-            await self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
+        written = self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
                                     model=intent.model, request=request.SerializeToString(), state=QUEUED,
                                     created_at=intent.created_at, deadline=deadline)
+        if route is not None:
+            # a forwarded intent is the origin realm's to keep: it re-routes it if this realm fails (and a restart
+            # here cancels it), so `accepted` need not wait for the commit
+            _log_failure(written)
+            written = None
+        try:
+            if written is not None:
+                await written
         except Exception:
             self._forget(intent)
             raise RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
@@ -626,7 +638,7 @@ class Realm:
             return
         self._changed()
         worker.send(None)
-        what = f"peer realm {worker.name}" if worker.is_peer else f"worker {worker.name}"
+        what = _who(worker)
         if worker.draining and not worker.running:
             log.info("%s left after draining", what)
         else:
@@ -714,14 +726,14 @@ class Realm:
         if error.code in RETRYABLE:
             if worker.is_peer:
                 intent.avoid.add(worker.realm_id)
-            self._requeue(intent, f"{'realm' if worker.is_peer else 'worker'} {worker.name}: {error.message}")
+            self._requeue(intent, f"{_who(worker)}: {error.message}")
             return
         if error.code == TIMED_OUT:
             self._health(worker, ERROR)
         elif error.code != INVALID:  # a bad request is the caller's fault, not the worker's
             self._health(worker, FAILURE)
-        self._finish(intent, FAILED, error=intent_pb2.Error(code=error.code,
-                                                             message=f"worker {worker.name}: {error.message}"))
+        self._finish(intent, FAILED,
+                     error=intent_pb2.Error(code=error.code, message=f"{_who(worker)}: {error.message}"))
 
     def _health(self, worker: ConnectedWorker, delta: int) -> None:
         self._health_notice(worker, worker.health.record(delta, time.monotonic()), "")

@@ -309,3 +309,19 @@ def test_the_sdk_tls_value(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.pem"):
         TLS.from_files(ca=tmp_path / "missing.pem")
     assert TLS.from_files(ca="", cert=None) == TLS()
+
+
+def test_peer_realms_link_over_mutual_tls(cluster, certs):
+    """C requires client certificates; A calls it with its own (the [tls] client settings) and its peer token."""
+    with_cert = TLS.from_files(ca=certs.ca, cert=certs.client_cert, key=certs.client_key)
+    c = cluster.realm({**server_env(certs, mutual=True), "MTOR_REALM_NAME": "C"}, name="C", tls=with_cert)
+    cluster.worker(c, "c-worker", env=client_env(certs, with_cert=True))
+    a = cluster.realm({**client_env(certs, with_cert=True), "MTOR_REALM_NAME": "A"}, name="A")
+    with c.admin() as admin:
+        token = admin.add_peer("A").token
+    with a.admin() as admin:
+        admin.add_peer("C", address=f"grpcs://{c.address}", token=token)
+        wait_until(lambda: admin.peers()[0].state == "up" and admin.peers()[0].capacity, 20.0, what="C up at A")
+    with Client(a.address, timeout=20) as client:
+        answer = client.chat("across realms, mutually")
+    assert (answer.text, answer.realm, answer.worker) == ("echo: across realms, mutually", "C", "c-worker")

@@ -163,11 +163,17 @@ class NetworkView:
             row.vram_total_bytes = sum(d.vram_total_bytes for d in gpu)
             row.version = worker.version
             stamp(row.since, worker.connected_at)
-        realms = [self._realm_row(f) for f in _one_per_realm(announced, self._seeded)
-                  if f.txt.get("id") != self._own_id]
+        realms = [self._realm_row(f) for f in self._others(announced)]
         return admin_pb2.ListNetworkResponse(
             workers=[rows[k] for k in sorted(rows)], realms=sorted(realms, key=lambda r: (r.name, r.address)),
             watching=self.watching, seed_errors=[self._seed_errors[s] for s in sorted(self._seed_errors)])
+
+    async def other_realms(self) -> list[Found]:
+        """The other realms announced on the network or answering at a seed, one entry each."""
+        return self._others(await self._browser.resolve_all() if self._browser is not None else [])
+
+    def _others(self, announced: list[Found]) -> list[Found]:
+        return [f for f in _one_per_realm(announced, self._seeded) if f.txt.get("id") != self._own_id]
 
     @staticmethod
     def _realm_row(found: Found) -> admin_pb2.NetworkRealm:
