@@ -151,7 +151,7 @@ class PeerLink:
                     self.realm.peer_up(self.worker)
                 else:
                     self.worker.take_report(report)
-                    self.realm.peer_report(self.worker)
+                    self.realm.peer_report(self.worker, report.healthy)
         finally:
             reports.cancel()
             if forwarder is not None:
@@ -176,7 +176,11 @@ class PeerLink:
     async def _forward(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
                        assignment: worker_link_pb2.Assignment) -> None:
         aid = assignment.assignment_id
-        visited, hops_left, origin_user = self.realm.forward_route(assignment.intent_id)
+        route = self.realm.forward_route(assignment.intent_id)
+        if route is None:  # cancelled before the forward began
+            self._failed(peer, assignment, "", grpc.StatusCode.CANCELLED.value[0], "cancelled")
+            return
+        visited, hops_left, origin_user = route
         peer.forwarded(assignment.intent.WhichOneof("payload") or "")
         call = stub.Forward(federation_pb2.ForwardRequest(
             intent=assignment.intent, visited=visited, hops_left=max(0, hops_left),

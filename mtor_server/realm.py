@@ -68,9 +68,10 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
     return intent_pb2.Error(code=code.value[0], message=message)
 
 
-def _who(worker: ConnectedWorker) -> str:
+def _who(worker: ConnectedWorker, capital: bool = False) -> str:
     """How messages name a worker, or a peer realm standing in for one."""
-    return f"realm {worker.name}" if worker.is_peer else f"worker {worker.name}"
+    what = "realm" if worker.is_peer else "worker"
+    return f"{what.capitalize() if capital else what} {worker.name}"
 
 
 def _unservable_code(route: Route | None) -> grpc.StatusCode:
@@ -180,17 +181,10 @@ class Realm:
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(user, intent.request_id)] = intent.id
-        written = self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
+        try:
+            await self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
                                     model=intent.model, request=request.SerializeToString(), state=QUEUED,
                                     created_at=intent.created_at, deadline=deadline)
-        if route is not None:
-            # a forwarded intent is the origin realm's to keep: it re-routes it if this realm fails (and a restart
-            # here cancels it), so `accepted` need not wait for the commit
-            _log_failure(written)
-            written = None
-        try:
-            if written is not None:
-                await written
         except Exception:
             self._forget(intent)
             raise RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
@@ -387,10 +381,12 @@ class Realm:
         return (f"no realm can serve {what}: no worker of realm {self.name} serves it, nor does any peer realm "
                 f"it may forward to (peers up: {others})")
 
-    def forward_route(self, intent_id: str) -> tuple[list[str], int, str]:
+    def forward_route(self, intent_id: str) -> tuple[list[str], int, str] | None:
         """For a forward of this intent to a peer: (realm ids visited, this one included; forwards left after
-        it; the origin user)."""
-        intent = self._live[intent_id]
+        it; the origin user). None when it ended meanwhile."""
+        intent = self._live.get(intent_id)
+        if intent is None:
+            return None
         if intent.route is None:
             return [self.id], self.cfg.federation.max_hops - 1, intent.user
         return list(intent.route.visited), intent.route.hops_left - 1, intent.route.origin_user
@@ -656,11 +652,14 @@ class Realm:
         """A peer realm's link is up (federation): it is routed to like a worker, by its reports."""
         self._workers[peer.id] = peer
         log.info("peer realm %s up: %s", peer.name, ", ".join(sorted(peer.capabilities)) or "serves nothing now")
-        self.peer_report(peer)
+        self.dispatch()
 
-    def peer_report(self, peer: ConnectedWorker) -> None:
-        """A peer realm's capacity report arrived: it counts as its heartbeat."""
-        peer.last_heartbeat = time.monotonic()
+    def peer_report(self, peer: ConnectedWorker, healthy: bool) -> None:
+        """A peer realm's capacity report arrived: it counts as its heartbeat (and may readmit it)."""
+        now = time.monotonic()
+        late = now - peer.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
+        peer.last_heartbeat = now
+        self._health_notice(peer, peer.health.heartbeat(healthy, late, now, self.cfg.health.readmit_after_s), "")
         self._changed()
         self.dispatch()
 
@@ -740,12 +739,12 @@ class Realm:
 
     def _health_notice(self, worker: ConnectedWorker, transition: Transition | None, detail: str) -> None:
         if transition is Transition.BLACKLISTED:
-            text = f"Worker {worker.name} blacklisted" + (f": {detail}" if detail else "")
+            text = f"{_who(worker, capital=True)} blacklisted" + (f": {detail}" if detail else "")
             log.warning(text)
             self.notices.publish(text, intents_pb2.NOTICE_LEVEL_WARNING, sysops_only=True)
         elif transition is Transition.READMITTED:
-            log.info("Worker %s readmitted", worker.name)
-            self.notices.publish(f"Worker {worker.name} readmitted", sysops_only=True)
+            log.info("%s readmitted", _who(worker, capital=True))
+            self.notices.publish(f"{_who(worker, capital=True)} readmitted", sysops_only=True)
             self.dispatch()
 
     # -------------------------------------------------- the sysop's hand --

@@ -210,7 +210,7 @@ def test_realm_c_dying_mid_intent_sends_it_to_b_with_one_result(cluster, how):
         c = cluster.restart(c)
         with c.admin() as admin:
             assert admin.queue() == []
-            [usage] = admin.federation_usage()
+            [usage] = wait_until(admin.federation_usage, 5.0, what="C's record of the intent it ended at its start")
         assert (usage.peer, usage.served_for_them.intents, usage.served_for_them.succeeded) == ("A", 1, 0)
 
 
