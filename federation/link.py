@@ -175,13 +175,22 @@ class PeerLink:
 
     async def _forward(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
                        assignment: worker_link_pb2.Assignment) -> None:
-        aid = assignment.assignment_id
         route = self.realm.forward_route(assignment.intent_id)
         if route is None:  # cancelled before the forward began
             self._failed(peer, assignment, "", grpc.StatusCode.CANCELLED.value[0], "cancelled")
             return
         visited, hops_left, origin_user = route
-        peer.forwarded(assignment.intent.WhichOneof("payload") or "")
+        kind = assignment.intent.WhichOneof("payload") or ""
+        counted = peer.forwarded(kind)
+        try:
+            await self._forward_call(peer, stub, metadata, assignment, visited, hops_left, origin_user)
+        finally:
+            peer.forward_ended(kind, counted)
+
+    async def _forward_call(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
+                            assignment: worker_link_pb2.Assignment, visited: list[str], hops_left: int,
+                            origin_user: str) -> None:
+        aid = assignment.assignment_id
         call = stub.Forward(federation_pb2.ForwardRequest(
             intent=assignment.intent, visited=visited, hops_left=max(0, hops_left),
             origin_intent_id=assignment.intent_id, origin_user=origin_user),

@@ -16,11 +16,16 @@ class PeerWorker(ConnectedWorker):
     report: federation_pb2.Capacity = field(default_factory=federation_pb2.Capacity)
     reported_at: float = 0.0  # unix seconds
     offers: dict[str, tuple[Offer, frozenset[str]]] = field(default_factory=dict)
-    # forwards started since the last report, per kind: the report did not count them yet
+    reports: int = 0  # reports taken, to tell forwards the last report counted from those it did not
+    # per kind, since the last report: forwards started and still running (the report did not count them),
+    # and forwards it counted that have ended (their slots are free again): so that the next intent does
+    # not wait for the next report to see the peer's capacity as it is
     sent: dict[str, int] = field(default_factory=dict)
+    freed: dict[str, int] = field(default_factory=dict)
 
     def take_report(self, report: federation_pb2.Capacity) -> None:
         self.report, self.reported_at = report, time.time()
+        self.reports += 1
         self.offers = {}
         for k in report.kinds:
             kind = name_of(k.kind)
@@ -28,7 +33,7 @@ class PeerWorker(ConnectedWorker):
                 self.offers[kind] = (Offer(k.free_slots, k.queue_depth, k.hops, k.cost_base, k.cost_per_second),
                                      frozenset(k.models))
         self.capabilities = {kind: models for kind, (_, models) in self.offers.items()}
-        self.sent = {}
+        self.sent, self.freed = {}, {}
         self.draining = not report.healthy
         self.max_concurrency = len(self.running) + sum(o.free_slots for o, _ in self.offers.values())
 
@@ -36,9 +41,15 @@ class PeerWorker(ConnectedWorker):
         if not self.serves(kind, model):
             return None
         offer, _ = self.offers[kind]
-        sent = self.sent.get(kind, 0)
-        return offer if not sent else Offer(max(0, offer.free_slots - sent), offer.queue_depth, offer.hops,
-                                            offer.cost_base, offer.cost_per_second)
+        change = self.freed.get(kind, 0) - self.sent.get(kind, 0)
+        return offer if not change else Offer(max(0, offer.free_slots + change), offer.queue_depth, offer.hops,
+                                              offer.cost_base, offer.cost_per_second)
 
-    def forwarded(self, kind: str) -> None:
+    def forwarded(self, kind: str) -> int:
+        """A forward of `kind` starts; returns what to pass to forward_ended."""
         self.sent[kind] = self.sent.get(kind, 0) + 1
+        return self.reports
+
+    def forward_ended(self, kind: str, started_at_report: int) -> None:
+        counts = self.sent if started_at_report == self.reports else self.freed
+        counts[kind] = counts.get(kind, 0) + (-1 if counts is self.sent else 1)

@@ -14,6 +14,7 @@ import pytest
 from harness import SYSOP_TOKEN, Realm, wait_until
 from mtor_client import Client, Failed, Finished, MtorError, Retrying, Started
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2
+from mtor_client.admin import Pool
 from netns import needs_netns
 from test_cli_admin import ok, rows
 
@@ -261,6 +262,44 @@ def test_peers_without_valid_credentials_or_over_their_limits_are_refused(cluste
             client.chat("three", timeout=10)
     assert raised.value.code.name == "FAILED_PRECONDITION"
     assert "RESOURCE_EXHAUSTED" in str(raised.value) and "rate limit" in str(raised.value), raised.value
+
+
+def test_routes_by_model_and_pool_alias_prefer_their_realms(cluster):
+    # B and C both serve chat (any model), B with more free slots: the score alone picks B. Routes send the
+    # model "big" and A's pool "$fast" to C, when A's own worker cannot take them.
+    a = named(cluster, "A", MTOR_FEDERATION_ROUTES="big=C,$fast=C")
+    b, c = named(cluster, "B"), named(cluster, "C")
+    cluster.worker(a, "a-fast", concurrency=1)
+    cluster.worker(b, "b-worker", concurrency=8)
+    cluster.worker(c, "c-worker", concurrency=1)
+    trust(b, a, "A", "B")
+    trust(c, a, "A", "C")
+    peer_up(a, "B")
+    peer_up(a, "C")
+    with a.admin() as admin:
+        admin.set_pool(Pool("fast", "chat", ("a-fast",)))
+    with Client(a.address) as client:
+        assert client.chat("local first", model="$fast", timeout=10).realm == "A"
+        assert client.chat("local first", model="big", timeout=10).realm == "A"
+        with a.admin() as admin:
+            admin.drain_worker("a-fast")  # A cannot take them now
+        assert [client.chat("by score", model="small", timeout=10).realm for _ in range(3)] == ["B"] * 3
+        assert [client.chat("by route", model="big", timeout=10).realm for _ in range(3)] == ["C"] * 3
+        answer = client.chat("pool busy", model="$fast", timeout=10)
+    assert (answer.realm, answer.worker) == ("C", "c-worker")
+
+
+def test_a_peers_cost_ceiling_holds(cluster):
+    a, c = named(cluster, "A"), named(cluster, "C")
+    cluster.worker(c, "c-worker")
+    trust(c, a, "A", "C", budget=0.015)  # C's base charge is 0.01 an intent: the third finds it spent
+    peer_up(a, "C")
+    with Client(a.address) as client:
+        assert [client.chat(f"paid {i}", timeout=10).realm for i in range(2)] == ["C", "C"]
+        with pytest.raises(MtorError) as raised:
+            client.chat("over budget", timeout=10)
+    assert raised.value.code.name == "FAILED_PRECONDITION"
+    assert "RESOURCE_EXHAUSTED" in str(raised.value) and "budget spent" in str(raised.value), raised.value
 
 
 def test_usage_on_a_and_c_agree_after_100_forwarded_intents(cluster):

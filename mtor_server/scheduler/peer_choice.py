@@ -40,10 +40,12 @@ def _terms(peer: ConnectedWorker, offer: Offer) -> str:
 def pick_peer(peers: Iterable[ConnectedWorker], kind: str, model: str,
               routes: Mapping[str, Sequence[str]]) -> PeerChoice | None:
     """The peer to forward to, or None when none can take it now. `routes`: model, pool alias or kind ->
-    peer names in order of preference (config federation.routes)."""
+    peer names in order of preference (config federation.routes). A pool alias ($NAME) is this realm's own:
+    a peer gets such an intent for any model it serves."""
     able = {}
+    wanted = "" if model.startswith("$") else model
     for peer in peers:
-        offer = peer.offer(kind, model)
+        offer = peer.offer(kind, wanted)
         if offer is not None and offer.free_slots > 0 and peer.available:
             able[peer.name] = (peer, offer)
     if not able:
