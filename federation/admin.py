@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import grpc
+from mtor_client._channel import split_target
 from mtor_client._proto.mtor.v1 import peers_pb2, peers_pb2_grpc
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
+from mtor_server.address import split_address
 from mtor_server.auth import Caller
 from mtor_server.errors import invalid
 from mtor_server.realm import Realm
@@ -55,6 +57,11 @@ class PeersService(peers_pb2_grpc.PeersServicer):
             kinds.add(kind)
         if request.budget < 0:
             raise invalid("budget must not be negative")
+        if request.address.strip():
+            try:  # HOST:PORT, or grpcs://HOST:PORT for TLS
+                split_address(split_target(request.address.strip())[0])
+            except ValueError as e:
+                raise invalid(f"address: {e}; give HOST:PORT, or grpcs://HOST:PORT for TLS") from None
         peer, new = await self.federation.book.put(request.name.strip(), request.address.strip(),
                                                    request.token.strip(), frozenset(kinds))
         token = (await self.realm.accounts.issue_peer_token(peer.name))[0] if new else ""

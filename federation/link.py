@@ -76,8 +76,8 @@ class PeerLink:
             endpoint = resolve(address, self.peer.token, None, self.tls)
             channel = aio_channel(endpoint)
             try:
-                await self._connect(federation_pb2_grpc.FederationStub(channel), endpoint.metadata, backoff)
-                reason = "it ended its capacity stream"
+                reason = await self._connect(federation_pb2_grpc.FederationStub(channel), endpoint.metadata,
+                                             backoff)
             except Refused as e:
                 self._down(LinkState.REFUSED, str(e))
                 backoff.penalize()
@@ -89,6 +89,8 @@ class PeerLink:
             except asyncio.CancelledError:
                 self._down(LinkState.DOWN, "the link was closed")
                 raise
+            except Exception as e:  # anything else ends this attempt, never the link
+                self._down(LinkState.DOWN, f"{type(e).__name__}: {e}")
             else:
                 self._down(LinkState.DOWN, reason)
             finally:
@@ -116,7 +118,8 @@ class PeerLink:
             self.realm.worker_lost(self.worker, detail)
             self.worker = None
 
-    async def _connect(self, stub: federation_pb2_grpc.FederationStub, metadata: tuple, backoff: Backoff) -> None:
+    async def _connect(self, stub: federation_pb2_grpc.FederationStub, metadata: tuple, backoff: Backoff) -> str:
+        """Hello, then take reports until the stream ends; returns why it ended."""
         t0 = time.perf_counter()
         hello = await stub.Hello(federation_pb2.FederationHello(
             realm_id=self.realm.id, name=self.realm.name, protocol=PROTOCOL, version=__version__),
@@ -138,7 +141,7 @@ class PeerLink:
         try:
             async for report in reports:
                 if forwarder is not None and forwarder.done():  # the realm dropped the peer: its reports were late
-                    return
+                    return "its reports came too late"
                 if self.worker is None:
                     self.worker = PeerWorker(id=uuid.uuid4().hex, name=self.peer.name, capabilities={},
                                              max_concurrency=0, devices=[], version=hello.version,
@@ -152,6 +155,7 @@ class PeerLink:
                 else:
                     self.worker.take_report(report)
                     self.realm.peer_report(self.worker, report.healthy)
+            return "it ended its capacity stream"
         finally:
             reports.cancel()
             if forwarder is not None:

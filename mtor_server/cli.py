@@ -216,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_discover_arguments(p)
     p.set_defaults(func=cmd_discover)
 
-    p = sub.add_parser("admin", help="run a realm as its sysop: workers, pools, queue, users, tokens, usage, audit")
+    p = sub.add_parser("admin", help="run a realm as its sysop: workers, pools, queue, users, tokens, usage, audit, "
+                       "peer realms")
     from .cli_admin import add_arguments as add_admin_arguments
 
     add_admin_arguments(p)

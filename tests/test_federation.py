@@ -239,7 +239,12 @@ def test_peers_without_valid_credentials_or_over_their_limits_are_refused(cluste
     cluster.worker(c, "c-worker")
     with c.admin() as admin:
         good = admin.add_peer("A", kinds=("chat",), requests_per_minute=2).token
+        [listed] = admin.tokens("A")  # kept hashed, listed like any other token
+        assert (listed.purpose, listed.user) == ("peer", "A") and good.startswith(listed.prefix)
     with a.admin() as admin:
+        with pytest.raises(MtorError) as bad:
+            admin.add_peer("C", address="c-host", token=good)
+        assert bad.value.code.name == "INVALID_ARGUMENT" and "HOST:PORT" in str(bad.value)
         admin.add_peer("C", address=c.address, token="mtor_not-the-token")
         wait_until(lambda: admin.peers()[0].state == "refused", 10.0, what="A to be refused by C")
         assert "UNAUTHENTICATED" in admin.peers()[0].detail

@@ -30,7 +30,8 @@ from mtor_client.types import IntentInfo, Notice
 
 _T = TypeVar("_T")
 ROLES = {"user": admin_pb2.ROLE_USER, "sysop": admin_pb2.ROLE_SYSOP}
-PURPOSES = {admin_pb2.TOKEN_PURPOSE_USER: "user", admin_pb2.TOKEN_PURPOSE_JOIN: "join"}
+PURPOSES = {admin_pb2.TOKEN_PURPOSE_USER: "user", admin_pb2.TOKEN_PURPOSE_JOIN: "join",
+            admin_pb2.TOKEN_PURPOSE_PEER: "peer"}
 
 
 @dataclass(frozen=True)
