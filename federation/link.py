@@ -13,7 +13,6 @@ from mtor_client import TLS
 from mtor_client._channel import aio_channel, resolve
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2, worker_link_pb2
 
-from mtor_server import __version__
 from mtor_server.realm import Realm
 from mtor_server.records import CANCELLED, FAILED, SUCCEEDED
 from mtor_worker.backoff import Backoff
@@ -21,6 +20,7 @@ from mtor_worker.backoff import Backoff
 from . import PROTOCOL
 from .book import Peer, PeerBook
 from .peer_worker import PeerWorker
+from .service import hello_of
 from .usage import UsageBook
 
 log = logging.getLogger("mtor.federation")
@@ -121,9 +121,7 @@ class PeerLink:
     async def _connect(self, stub: federation_pb2_grpc.FederationStub, metadata: tuple, backoff: Backoff) -> str:
         """Hello, then take reports until the stream ends; returns why it ended."""
         t0 = time.perf_counter()
-        hello = await stub.Hello(federation_pb2.FederationHello(
-            realm_id=self.realm.id, name=self.realm.name, protocol=PROTOCOL, version=__version__),
-            metadata=metadata, timeout=HELLO_TIMEOUT_S)
+        hello = await stub.Hello(hello_of(self.realm), metadata=metadata, timeout=HELLO_TIMEOUT_S)
         self.rtt_ms = (time.perf_counter() - t0) * 1000
         if hello.protocol != PROTOCOL:
             raise Refused(f"it speaks federation protocol {hello.protocol}; this realm speaks {PROTOCOL}")

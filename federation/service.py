@@ -26,6 +26,12 @@ REPORT_MIN_GAP_S = 0.02
 """Reports on change come at most this often: a burst of intents makes one report, not hundreds."""
 
 
+def hello_of(realm: Realm) -> federation_pb2.FederationHello:
+    """How a realm introduces itself to a peer, calling or called."""
+    return federation_pb2.FederationHello(realm_id=realm.id, name=realm.name, protocol=PROTOCOL, version=__version__,
+                                          kinds=[k.kind for k in realm.describe().kinds if k.workers])
+
+
 class FederationService(federation_pb2_grpc.FederationServicer):
     def __init__(self, realm: Realm, book: PeerBook) -> None:
         self.realm, self.book = realm, book
@@ -40,8 +46,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         return peer
 
     def hello(self) -> federation_pb2.FederationHello:
-        return federation_pb2.FederationHello(realm_id=self.realm.id, name=self.realm.name, protocol=PROTOCOL,
-                                              version=__version__)
+        return hello_of(self.realm)
 
     @unary
     async def Hello(self, request: federation_pb2.FederationHello,

@@ -117,7 +117,7 @@ def test_two_hops_and_what_stops_a_loop(cluster):
     a, b, c = named(cluster, "A"), named(cluster, "B"), named(cluster, "C")
     cluster.worker(c, "c-worker")
     a_at_b, _ = trust(b, a, "A", "B")  # A -> B -> C: B knows C, A only B
-    trust(c, b, "B", "C")
+    b_at_c, _ = trust(c, b, "B", "C")
     peer_up(b, "C")
     peer_up(a, "B")  # B reports chat to A, one hop beyond it
     with a.admin() as admin:
@@ -129,6 +129,22 @@ def test_two_hops_and_what_stops_a_loop(cluster):
     assert isinstance(seen[-1], Finished) and seen[-1].result.text == "echo: two hops"
 
     b_id = b.describe().id
+    with b.channel() as channel:  # Hello: B says who it is; the token's realm is A's, learned at its first Hello
+        stub, auth = federation_pb2_grpc.FederationStub(channel), (("authorization", f"Bearer {a_at_b}"),)
+        a_id = a.describe().id
+        hello = stub.Hello(federation_pb2.FederationHello(realm_id=a_id, name="A", protocol=1), metadata=auth)
+        assert (hello.realm_id, hello.name, list(hello.kinds)) == (b_id, "B", [])  # no worker of its own
+        for wrong, code in (({"realm_id": "f" * 32, "protocol": 1}, grpc.StatusCode.PERMISSION_DENIED),
+                            ({"realm_id": a_id, "protocol": 99}, grpc.StatusCode.FAILED_PRECONDITION)):
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.Hello(federation_pb2.FederationHello(name="A", **wrong), metadata=auth)
+            assert raised.value.code() is code, raised.value
+    with c.channel() as channel:  # C's echo worker serves every kind
+        hello = federation_pb2_grpc.FederationStub(channel).Hello(
+            federation_pb2.FederationHello(realm_id=b_id, name="B", protocol=1),
+            metadata=(("authorization", f"Bearer {b_at_c}"),))
+        assert set(hello.kinds) == {intent_pb2.KIND_CHAT, intent_pb2.KIND_TRANSCRIBE, intent_pb2.KIND_SPEAK,
+                                    intent_pb2.KIND_IMAGINE, intent_pb2.KIND_VISION}
     with pytest.raises(grpc.RpcError) as raised:  # B already visited: refused, never run or passed on
         forward(b, a_at_b, federation_pb2.ForwardRequest(intent=chat_request("loop"), visited=["x" * 32, b_id],
                                                          hops_left=2))

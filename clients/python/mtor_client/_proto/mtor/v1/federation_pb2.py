@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mtor_client._proto.mtor.v1 import intent_pb2 as mtor_dot_v1_dot_intent__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mtor/v1/federation.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"T\n\x0f\x46\x65\x64\x65rationHello\x12\x10\n\x08realm_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\r\x12\x0f\n\x07version\x18\x04 \x01(\t\"*\n\x14WatchCapacityRequest\x12\x12\n\ninterval_s\x18\x01 \x01(\x01\"\xa2\x01\n\x10PeerKindCapacity\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0c\n\x04hops\x18\x05 \x01(\r\x12\x11\n\tcost_base\x18\x06 \x01(\x01\x12\x17\n\x0f\x63ost_per_second\x18\x07 \x01(\x01\"Y\n\x08\x43\x61pacity\x12(\n\x05kinds\x18\x01 \x03(\x0b\x32\x19.mtor.v1.PeerKindCapacity\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x12\n\ninterval_s\x18\x03 \x01(\x01\"\x8b\x01\n\x0e\x46orwardRequest\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.mtor.v1.IntentRequest\x12\x0f\n\x07visited\x18\x02 \x03(\t\x12\x11\n\thops_left\x18\x03 \x01(\r\x12\x18\n\x10origin_intent_id\x18\x04 \x01(\t\x12\x13\n\x0borigin_user\x18\x05 \x01(\t\"<\n\x17\x46\x65\x64\x65rationCancelRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x18\x46\x65\x64\x65rationCancelResponse\x12#\n\x05state\x18\x01 \x01(\x0e\x32\x14.mtor.v1.IntentState2\x99\x02\n\nFederation\x12;\n\x05Hello\x12\x18.mtor.v1.FederationHello\x1a\x18.mtor.v1.FederationHello\x12\x43\n\rWatchCapacity\x12\x1d.mtor.v1.WatchCapacityRequest\x1a\x11.mtor.v1.Capacity0\x01\x12:\n\x07\x46orward\x12\x17.mtor.v1.ForwardRequest\x1a\x14.mtor.v1.IntentEvent0\x01\x12M\n\x06\x43\x61ncel\x12 .mtor.v1.FederationCancelRequest\x1a!.mtor.v1.FederationCancelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mtor/v1/federation.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"r\n\x0f\x46\x65\x64\x65rationHello\x12\x10\n\x08realm_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08protocol\x18\x03 \x01(\r\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x1c\n\x05kinds\x18\x05 \x03(\x0e\x32\r.mtor.v1.Kind\"*\n\x14WatchCapacityRequest\x12\x12\n\ninterval_s\x18\x01 \x01(\x01\"\xa2\x01\n\x10PeerKindCapacity\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0e\n\x06models\x18\x02 \x03(\t\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12\x13\n\x0bqueue_depth\x18\x04 \x01(\r\x12\x0c\n\x04hops\x18\x05 \x01(\r\x12\x11\n\tcost_base\x18\x06 \x01(\x01\x12\x17\n\x0f\x63ost_per_second\x18\x07 \x01(\x01\"Y\n\x08\x43\x61pacity\x12(\n\x05kinds\x18\x01 \x03(\x0b\x32\x19.mtor.v1.PeerKindCapacity\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x12\n\ninterval_s\x18\x03 \x01(\x01\"\x8b\x01\n\x0e\x46orwardRequest\x12&\n\x06intent\x18\x01 \x01(\x0b\x32\x16.mtor.v1.IntentRequest\x12\x0f\n\x07visited\x18\x02 \x03(\t\x12\x11\n\thops_left\x18\x03 \x01(\r\x12\x18\n\x10origin_intent_id\x18\x04 \x01(\t\x12\x13\n\x0borigin_user\x18\x05 \x01(\t\"<\n\x17\x46\x65\x64\x65rationCancelRequest\x12\x11\n\tintent_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"?\n\x18\x46\x65\x64\x65rationCancelResponse\x12#\n\x05state\x18\x01 \x01(\x0e\x32\x14.mtor.v1.IntentState2\x99\x02\n\nFederation\x12;\n\x05Hello\x12\x18.mtor.v1.FederationHello\x1a\x18.mtor.v1.FederationHello\x12\x43\n\rWatchCapacity\x12\x1d.mtor.v1.WatchCapacityRequest\x1a\x11.mtor.v1.Capacity0\x01\x12:\n\x07\x46orward\x12\x17.mtor.v1.ForwardRequest\x1a\x14.mtor.v1.IntentEvent0\x01\x12M\n\x06\x43\x61ncel\x12 .mtor.v1.FederationCancelRequest\x1a!.mtor.v1.FederationCancelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,19 +33,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mtor.v1.federation_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FEDERATIONHELLO']._serialized_start=59
-  _globals['_FEDERATIONHELLO']._serialized_end=143
-  _globals['_WATCHCAPACITYREQUEST']._serialized_start=145
-  _globals['_WATCHCAPACITYREQUEST']._serialized_end=187
-  _globals['_PEERKINDCAPACITY']._serialized_start=190
-  _globals['_PEERKINDCAPACITY']._serialized_end=352
-  _globals['_CAPACITY']._serialized_start=354
-  _globals['_CAPACITY']._serialized_end=443
-  _globals['_FORWARDREQUEST']._serialized_start=446
-  _globals['_FORWARDREQUEST']._serialized_end=585
-  _globals['_FEDERATIONCANCELREQUEST']._serialized_start=587
-  _globals['_FEDERATIONCANCELREQUEST']._serialized_end=647
-  _globals['_FEDERATIONCANCELRESPONSE']._serialized_start=649
-  _globals['_FEDERATIONCANCELRESPONSE']._serialized_end=712
-  _globals['_FEDERATION']._serialized_start=715
-  _globals['_FEDERATION']._serialized_end=996
+  _globals['_FEDERATIONHELLO']._serialized_end=173
+  _globals['_WATCHCAPACITYREQUEST']._serialized_start=175
+  _globals['_WATCHCAPACITYREQUEST']._serialized_end=217
+  _globals['_PEERKINDCAPACITY']._serialized_start=220
+  _globals['_PEERKINDCAPACITY']._serialized_end=382
+  _globals['_CAPACITY']._serialized_start=384
+  _globals['_CAPACITY']._serialized_end=473
+  _globals['_FORWARDREQUEST']._serialized_start=476
+  _globals['_FORWARDREQUEST']._serialized_end=615
+  _globals['_FEDERATIONCANCELREQUEST']._serialized_start=617
+  _globals['_FEDERATIONCANCELREQUEST']._serialized_end=677
+  _globals['_FEDERATIONCANCELRESPONSE']._serialized_start=679
+  _globals['_FEDERATIONCANCELRESPONSE']._serialized_end=742
+  _globals['_FEDERATION']._serialized_start=745
+  _globals['_FEDERATION']._serialized_end=1026
 # @@protoc_insertion_point(module_scope)

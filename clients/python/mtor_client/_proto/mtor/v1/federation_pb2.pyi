@@ -8,16 +8,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FederationHello(_message.Message):
-    __slots__ = ("realm_id", "name", "protocol", "version")
+    __slots__ = ("realm_id", "name", "protocol", "version", "kinds")
     REALM_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
     realm_id: str
     name: str
     protocol: int
     version: str
-    def __init__(self, realm_id: _Optional[str] = ..., name: _Optional[str] = ..., protocol: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
+    kinds: _containers.RepeatedScalarFieldContainer[_intent_pb2.Kind]
+    def __init__(self, realm_id: _Optional[str] = ..., name: _Optional[str] = ..., protocol: _Optional[int] = ..., version: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[_intent_pb2.Kind, str]]] = ...) -> None: ...
 
 class WatchCapacityRequest(_message.Message):
     __slots__ = ("interval_s",)
