@@ -28,10 +28,35 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 from mtor_client.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import BENCH_ENV, ECHO_SERVER, latency, pct, spawn, throughput  # noqa: E402
+from bench_core import BENCH_ENV, latency, pct, spawn, throughput  # noqa: E402
+
+# The raw baselines' server: a unary echo (as bench_core's), and a server stream of as many messages as a
+# forward of a no-op chat carries back (accepted, started, two deltas, the result): the floor of any hop that
+# relays the events one by one.
+FORWARD_EVENTS = 5
+RAW_SERVER = r"""
+import asyncio, grpc
+async def main():
+    server = grpc.aio.server()
+    async def echo(request, context):
+        return request
+    async def stream(request, context):
+        for _ in range(%d):
+            yield request
+    handler = grpc.method_handlers_generic_handler("bench.Echo", {
+        "Echo": grpc.unary_unary_rpc_method_handler(echo),
+        "Stream": grpc.unary_stream_rpc_method_handler(stream)})
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(f"listening on 127.0.0.1:{port}", flush=True)
+    await server.wait_for_termination()
+asyncio.run(main())
+""" % FORWARD_EVENTS
 
 SYSOP = "mtor_bench-sysop-token"
 RAW = "raw grpc.aio unary echo"
+STREAM = f"raw grpc.aio stream of {FORWARD_EVENTS} messages"
 PATHS = {"local": "C", "1 hop": "B", "2 hops": "A"}  # path -> the realm it is submitted at
 LABEL = {"local": "intent, local (submit at C)", "1 hop": "intent, 1 hop (submit at B -> C)",
          "2 hops": "intent, 2 hops (submit at A -> B -> C)"}
@@ -76,6 +101,7 @@ async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str]) 
     echo_channel = grpc.aio.insecure_channel(echo_addr)
     try:
         echo = echo_channel.unary_unary("/bench.Echo/Echo")
+        stream = echo_channel.unary_stream("/bench.Echo/Stream")
         payload = b"x" * 16
         request = intents_pb2.SubmitRequest(intent=intent_pb2.IntentRequest(
             chat=intent_pb2.ChatRequest(prompt="ping")))
@@ -83,6 +109,10 @@ async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str]) 
 
         async def raw() -> None:
             await echo(payload)
+
+        async def raw_stream() -> None:
+            async for _ in stream(payload):
+                pass
 
         def submitter(path: str):
             stub = stubs[path]
@@ -110,7 +140,7 @@ async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str]) 
                                    f"result realm {result.realm if result else None!r}")
             checks[path] = (started[0], result)
 
-        calls = {RAW: raw, **{path: submitter(path) for path in PATHS}}
+        calls = {RAW: raw, STREAM: raw_stream, **{path: submitter(path) for path in PATHS}}
         for call in calls.values():
             for _ in range(args.warmup):
                 await call()
@@ -143,7 +173,7 @@ def main() -> None:
         root = Path(tmpdir)
         procs: list[subprocess.Popen] = []
         try:
-            echo, echo_addr = spawn(["-c", ECHO_SERVER], root / "echo.log")
+            echo, echo_addr = spawn(["-c", RAW_SERVER], root / "echo.log")
             procs.append(echo)
             realms: dict[str, str] = {}
             for name in ("C", "B", "A"):
@@ -206,7 +236,7 @@ def report(args: argparse.Namespace, out: dict, elapsed: float) -> None:
               f"({started.worker}), result from {result.realm}, hops taken {hops}"
               + (f"; reason: {started.reason}" if started.reason else ""))
     print(f"{'':40} {'p50 ms':>8} {'p99 ms':>8} {'p50/raw':>8} {'p99/raw':>8} {'req/s':>8}")
-    for name in (RAW, *PATHS):
+    for name in (RAW, STREAM, *PATHS):
         p50, p99 = lat[name]
         tput = f"{rps[name]:8.0f}" if name in rps else f"{'':8}"
         print(f"{LABEL.get(name, name):40} {p50:8.3f} {p99:8.3f} {p50 / raw50:7.2f}x {p99 / raw99:7.2f}x {tput}")
@@ -221,6 +251,8 @@ def report(args: argparse.Namespace, out: dict, elapsed: float) -> None:
     worst = max(first, second) / raw50
     print(f"target: each hop adds <= 1.0x raw round trip at p50: {'PASS' if worst <= 1.0 else 'MISS'} "
           f"(hop 1 {first / raw50:.2f}x, hop 2 {second / raw50:.2f}x)")
+    print(f"a hop that only relayed a forward's {FORWARD_EVENTS} events would add at least one {STREAM}: "
+          f"{lat[STREAM][0] / raw50:.2f}x")
 
 
 if __name__ == "__main__":
