@@ -1,8 +1,6 @@
 """The federation part of a running realm: its peer book, the links to its peers, the usage records."""
 from __future__ import annotations
 
-import logging
-
 from mtor_client import TLS
 
 from mtor_server.realm import Realm
@@ -15,7 +13,6 @@ from .service import FederationService
 from .usage import SCHEMA as USAGE_SCHEMA
 from .usage import UsageBook
 
-log = logging.getLogger("mtor.federation")
 SCHEMAS = (BOOK_SCHEMA, USAGE_SCHEMA)
 """The federation's tables, created with the realm's (Realm.open)."""
 

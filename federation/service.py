@@ -67,7 +67,6 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     @streaming
     async def WatchCapacity(self, request: federation_pb2.WatchCapacityRequest,
                             context: grpc.aio.ServicerContext) -> AsyncIterator[federation_pb2.Capacity]:
-        peer = self._peer(context)
         interval = min(10.0, max(0.1, request.interval_s or 1.0))
         changed = self.realm.watch_changes()
         try:
