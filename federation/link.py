@@ -12,9 +12,11 @@ import grpc
 from mtor_client import TLS
 from mtor_client._channel import aio_channel, resolve
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2, worker_link_pb2
+from mtor_client.kinds import kind_of
 
 from mtor_server.realm import Realm
 from mtor_server.records import CANCELLED, FAILED, SUCCEEDED
+from mtor_server.store import log_failure
 from mtor_worker.backoff import Backoff
 
 from . import PROTOCOL
@@ -182,7 +184,7 @@ class PeerLink:
             self._failed(peer, assignment, "", grpc.StatusCode.CANCELLED.value[0], "cancelled")
             return
         visited, hops_left, origin_user = route
-        kind = assignment.intent.WhichOneof("payload") or ""
+        kind = kind_of(assignment.intent) or ""
         counted = peer.forwarded(kind)
         try:
             await self._forward_call(peer, stub, metadata, assignment, visited, hops_left, origin_user)
@@ -242,7 +244,5 @@ class PeerLink:
 
     def _record(self, attempt: str, intent_id: str, there: str, outcome: int, processing_s: float,
                 cost: float) -> None:
-        written = self.usage.record(attempt, intent_id, self.peer.name, there, outcome, processing_s, cost, time.time())
-        written.add_done_callback(lambda f: f.cancelled() or f.exception() is None
-                                  or log.error("forward of %s: its usage could not be recorded: %s", intent_id,
-                                               f.exception()))
+        log_failure(self.usage.record(attempt, intent_id, self.peer.name, there, outcome, processing_s, cost,
+                                      time.time()))

@@ -15,7 +15,7 @@ from mtor_server.scheduler.workers import ConnectedWorker, Offer
 class PeerWorker(ConnectedWorker):
     report: federation_pb2.Capacity = field(default_factory=federation_pb2.Capacity)
     reported_at: float = 0.0  # unix seconds
-    offers: dict[str, tuple[Offer, frozenset[str]]] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)  # per kind; its models are in `capabilities`
     reports: int = 0  # reports taken, to tell forwards the last report counted from those it did not
     # per kind, since the last report: forwards started and still running (the report did not count them),
     # and forwards it counted that have ended (their slots are free again): so that the next intent does
@@ -26,21 +26,20 @@ class PeerWorker(ConnectedWorker):
     def take_report(self, report: federation_pb2.Capacity) -> None:
         self.report, self.reported_at = report, time.time()
         self.reports += 1
-        self.offers = {}
+        self.offers, self.capabilities = {}, {}
         for k in report.kinds:
             kind = name_of(k.kind)
             if kind is not None:
-                self.offers[kind] = (Offer(k.free_slots, k.queue_depth, k.hops, k.cost_base, k.cost_per_second),
-                                     frozenset(k.models))
-        self.capabilities = {kind: models for kind, (_, models) in self.offers.items()}
+                self.offers[kind] = Offer(k.free_slots, k.queue_depth, k.hops, k.cost_base, k.cost_per_second)
+                self.capabilities[kind] = frozenset(k.models)
         self.sent, self.freed = {}, {}
         self.draining = not report.healthy
-        self.max_concurrency = len(self.running) + sum(o.free_slots for o, _ in self.offers.values())
+        self.max_concurrency = len(self.running) + sum(o.free_slots for o in self.offers.values())
 
     def offer(self, kind: str, model: str) -> Offer | None:
         if not self.serves(kind, model):
             return None
-        offer, _ = self.offers[kind]
+        offer = self.offers[kind]
         change = self.freed.get(kind, 0) - self.sent.get(kind, 0)
         return offer if not change else Offer(max(0, offer.free_slots + change), offer.queue_depth, offer.hops,
                                               offer.cost_base, offer.cost_per_second)
@@ -51,5 +50,7 @@ class PeerWorker(ConnectedWorker):
         return self.reports
 
     def forward_ended(self, kind: str, started_at_report: int) -> None:
-        counts = self.sent if started_at_report == self.reports else self.freed
-        counts[kind] = counts.get(kind, 0) + (-1 if counts is self.sent else 1)
+        if started_at_report == self.reports:  # the last report did not count it
+            self.sent[kind] -= 1
+        else:  # it did, as busy
+            self.freed[kind] = self.freed.get(kind, 0) + 1

@@ -7,7 +7,7 @@ from typing import AsyncIterator
 
 import grpc
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2
-from mtor_client.kinds import WORKER_KINDS
+from mtor_client.kinds import WORKER_KINDS, kind_of
 
 from mtor_server import __version__
 from mtor_server.auth import USER, Caller
@@ -16,7 +16,6 @@ from mtor_server.realm import Realm
 from mtor_server.records import is_terminal
 from mtor_server.scheduler.route import Route, peer_user
 from mtor_server.services._status import streaming, unary
-from mtor_server.validate import validate_intent
 
 from . import PROTOCOL
 from .book import Peer, PeerBook
@@ -91,11 +90,11 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     async def Forward(self, request: federation_pb2.ForwardRequest,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[intent_pb2.IntentEvent]:
         peer = self._peer(context)
-        kind = validate_intent(request.intent, self.realm.cfg.realm.max_payload_bytes)
-        if kind not in WORKER_KINDS:
+        kind = kind_of(request.intent)  # submit validates the rest
+        if kind is not None and kind not in WORKER_KINDS:
             raise invalid(f"a {kind} intent is carried out by the realm it was submitted to, step by step; "
                           "forward its steps")
-        if not peer.accepts(kind):
+        if kind is not None and not peer.accepts(kind):
             raise RealmError(grpc.StatusCode.PERMISSION_DENIED, f"realm {self.realm.name} accepts no {kind} intents "
                              f"from peer {peer.name} (it accepts: {', '.join(sorted(peer.kinds))})")
         if self.realm.id in request.visited:

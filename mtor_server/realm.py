@@ -51,7 +51,7 @@ from .scheduler.peer_choice import pick_peer
 from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools, is_alias
 from .scheduler.route import PEER_USER_PREFIX, Route
-from .store import IntentRow, Store
+from .store import IntentRow, Store, log_failure
 from .validate import validate_intent
 
 log = logging.getLogger("mtor.realm")
@@ -417,7 +417,7 @@ class Realm:
             assignment_id=intent.assignment, intent_id=intent.id, intent=request, timeout_s=timeout)))
         intent.attempt_timer = asyncio.get_running_loop().call_later(
             limit, self._attempt_timed_out, intent, intent.assignment)
-        _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
+        log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
                                              started_at=intent.started_at))
 
     def _requeue(self, intent: LiveIntent, reason: str) -> None:
@@ -530,7 +530,7 @@ class Realm:
         request = intent.request.converse
         intent.state, intent.attempts = RUNNING, intent.attempts + 1
         intent.started_at = time.time()
-        _log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker="",
+        log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker="",
                                              started_at=intent.started_at))
         try:
             heard = await self._step(intent, "transcribe", intent_pb2.IntentRequest(
@@ -656,10 +656,7 @@ class Realm:
 
     def peer_report(self, peer: ConnectedWorker, healthy: bool) -> None:
         """A peer realm's capacity report arrived: it counts as its heartbeat (and may readmit it)."""
-        now = time.monotonic()
-        late = now - peer.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
-        peer.last_heartbeat = now
-        self._health_notice(peer, peer.health.heartbeat(healthy, late, now, self.cfg.health.readmit_after_s), "")
+        self._beat(peer, healthy, "")
         self._changed()
         self.dispatch()
 
@@ -673,20 +670,24 @@ class Realm:
                                                       attempt=intent.attempts, reason=intent.reason))
 
     def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
-        now = time.monotonic()
-        late = now - worker.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
-        worker.last_heartbeat = now
         was_available = worker.available
         before = (worker.draining, worker.health.score, worker.devices)
         worker.draining = heartbeat.draining
         if heartbeat.devices:
             worker.devices = list(heartbeat.devices)
-        transition = worker.health.heartbeat(heartbeat.healthy, late, now, self.cfg.health.readmit_after_s)
-        self._health_notice(worker, transition, heartbeat.detail)
+        self._beat(worker, heartbeat.healthy, heartbeat.detail)
         if (worker.draining, worker.health.score, worker.devices) != before:  # something a dashboard shows
             self._changed()
         if worker.available and not was_available:
             self.dispatch()
+
+    def _beat(self, worker: ConnectedWorker, healthy: bool, detail: str) -> None:
+        """A heartbeat, or a peer's report: it keeps the worker in, and (late or not) feeds its health."""
+        now = time.monotonic()
+        late = now - worker.last_heartbeat > 1.5 * self.cfg.health.heartbeat_interval_s
+        worker.last_heartbeat = now
+        self._health_notice(worker, worker.health.heartbeat(healthy, late, now, self.cfg.health.readmit_after_s),
+                            detail)
 
     def on_update(self, worker: ConnectedWorker, update: worker_link_pb2.AssignmentUpdate) -> None:
         intent_id = worker.running.get(update.assignment_id)
@@ -881,7 +882,7 @@ class Realm:
             self._expire_queued()
             if now >= next_purge:  # often enough that nothing outlives its retention by more than half
                 next_purge = now + min(60.0, self.cfg.store.result_ttl_s / 2)
-                _log_failure(self.store.purge_finished(self.cfg.store.result_ttl_s))
+                log_failure(self.store.purge_finished(self.cfg.store.result_ttl_s))
 
     def _expire_queued(self) -> None:
         oldest = time.time() - self.cfg.queue.max_wait_s
@@ -901,8 +902,3 @@ class _StepFailed(Exception):
         super().__init__(error.message)
         self.error = error
 
-
-def _log_failure(future: asyncio.Future[None]) -> None:
-    """For writes nobody awaits: log a failure instead of losing it."""
-    future.add_done_callback(lambda f: f.cancelled() or f.exception() is None
-                             or log.error("store write failed: %s", f.exception()))

@@ -320,8 +320,7 @@ async def _listen_and_ask(name: str, seconds: float, interfaces: list[str], seed
     try:
         done, pending = await asyncio.wait({listening, asking}, return_when=asyncio.FIRST_COMPLETED)
         if pending:
-            first = done.pop().result()
-            realms = first[0] if isinstance(first, tuple) else first
+            realms = listening.result() if listening in done else asking.result()[0]
             wanted = any(r.role == "realm" and (not name or r.name == name) for r in realms)
             await asyncio.wait(pending, timeout=SETTLE_S if wanted else None)
     finally:

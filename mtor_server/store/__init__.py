@@ -1,3 +1,3 @@
-from .sqlite import IntentRow, Store
+from .sqlite import IntentRow, Store, log_failure
 
-__all__ = ["IntentRow", "Store"]
+__all__ = ["IntentRow", "Store", "log_failure"]

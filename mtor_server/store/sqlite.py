@@ -58,6 +58,12 @@ _COLUMNS = ("id, user, request_id, kind, model, request, state, attempts, worker
             "finished_at, deadline, final_seq, result, error_code, error_message")
 
 
+def log_failure(future: asyncio.Future[None]) -> None:
+    """For writes nobody awaits: log a failure instead of losing it."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception() is None
+                             or log.error("store write failed: %s", f.exception()))
+
+
 @dataclass
 class IntentRow:
     id: str

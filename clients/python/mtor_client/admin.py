@@ -221,7 +221,7 @@ class PeerInfo:
     """A peer realm as this realm knows it, and the state of the link to it."""
 
     name: str
-    address: str  # where this realm calls it; "" when it only calls this realm
+    address: str  # where this realm calls it; "": where the local network shows it, or not at all
     realm_id: str  # "" before its first Hello
     kinds: tuple[str, ...]  # kinds accepted from it; () means every kind
     requests_per_minute: int  # accepted from it; 0: no limit
@@ -514,11 +514,13 @@ class AdminClient:
 
     def add_peer(self, name: str, *, address: str = "", token: str = "", kinds: Iterable[str] = (),
                  requests_per_minute: int = 0, budget: float = 0.0) -> NewPeer:
-        """Trust a peer realm, or change what is known of it (every field is replaced).
+        """Trust a peer realm, or change what is known of it (on a known peer, what is left empty or 0 keeps
+        its value).
 
-        `address` and `token`: where to call it and the token its sysop made for this realm (leave both out
-        for a peer that only calls this realm); `kinds`, `requests_per_minute` and `budget` limit what this
-        realm accepts from it (empty, 0: no limit). The token it must present here comes back once."""
+        `address` and `token`: where to call it and the token its sysop made for this realm (the token alone:
+        call it where the local network shows it; neither: it only calls this realm); `kinds`,
+        `requests_per_minute` and `budget` limit what this realm accepts from it (empty, 0: no limit). The
+        token it must present here comes back once, when the peer is new."""
         try:
             request = peers_pb2.AddPeerRequest(name=name, address=address, token=token,
                                                kinds=[to_proto(k) for k in kinds],
