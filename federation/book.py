@@ -90,13 +90,14 @@ class PeerBook:
         return peer, old is None
 
     async def learned_id(self, name: str, realm_id: str) -> Peer:
-        peer = replace(self.get(name), realm_id=realm_id)
+        self.get(name)
         await self.store.write("UPDATE peers SET realm_id = ? WHERE name = ?", (realm_id, name))
-        self._peers[name] = peer
+        peer = self._peers[name] = replace(self.get(name), realm_id=realm_id)  # the peer as it is by then
         return peer
 
     async def remove(self, name: str) -> Peer:
-        peer = self.get(name)
+        self.get(name)
         await self.store.write("DELETE FROM peers WHERE name = ?", (name,))
+        peer = self.get(name)  # NOT_FOUND also when a concurrent remove took it while this one was written
         del self._peers[name]
         return peer

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
 if TYPE_CHECKING:
     from mtor_client import TLS
@@ -73,13 +73,25 @@ def client_tls(args: argparse.Namespace) -> TLS | None:
     return from_section(load_section(data_dir(args.data_dir), "tls"))
 
 
-def cmd_realm(args: argparse.Namespace) -> int:
+def _serve(start: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a realm until it stops. A data dir or database that cannot be written (a full disk, a read-only
+    volume) is one clear line and exit status 1, so that a service manager sees the failure and can restart it."""
     import asyncio
 
+    from .store import StoreError
+
+    try:
+        return asyncio.run(start())
+    except (StoreError, OSError) as e:
+        print(f"mtor: the realm cannot run: {e}", file=sys.stderr)
+        return 1
+
+
+def cmd_realm(args: argparse.Namespace) -> int:
     from .config import data_dir
     from .server import run_realm
 
-    return asyncio.run(run_realm(_realm_config(args), data_dir(args.data_dir)))
+    return _serve(lambda: run_realm(_realm_config(args), data_dir(args.data_dir)))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -101,12 +113,10 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import asyncio
-
     from .config import data_dir
     from .up import run_up
 
-    return asyncio.run(run_up(_realm_config(args), data_dir(args.data_dir), args.backend))
+    return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend))
 
 
 def cmd_tls(args: argparse.Namespace) -> int:

@@ -63,7 +63,9 @@ class TlsSection:
 
 @dataclass
 class QueueSection:
-    max_depth: int = _opt(100, "Most intents waiting per kind; beyond it Submit answers RESOURCE_EXHAUSTED.")
+    max_depth: int = _opt(100, "Intents waiting per kind before the queue is full; then Submit answers "
+                          "RESOURCE_EXHAUSTED to a user holding max_depth / (users waiting) of them or more, "
+                          "and to everyone at 2 x max_depth.")
     max_wait_s: float = _opt(300.0, "Longest an intent waits for a worker before it fails with "
                              "DEADLINE_EXCEEDED, in seconds.")
 

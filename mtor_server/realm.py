@@ -51,7 +51,7 @@ from .scheduler.peer_choice import pick_peer
 from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools, is_alias
 from .scheduler.route import PEER_USER_PREFIX, Route
-from .store import IntentRow, Store, log_failure
+from .store import IntegrityError, IntentRow, Statement, Store, StoreError, log_failure
 from .validate import validate_intent
 
 log = logging.getLogger("mtor.realm")
@@ -62,6 +62,7 @@ DB_FILE = "mtor.db"
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE.value[0], grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]}
 INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 TIMED_OUT = grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
+RETRY_MIN_S, RETRY_MAX_S = 0.05, 2.0  # backoff of an outcome's write while the store fails
 
 
 def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
@@ -72,6 +73,10 @@ def _who(worker: ConnectedWorker, capital: bool = False) -> str:
     """How messages name a worker, or a peer realm standing in for one."""
     what = "realm" if worker.is_peer else "worker"
     return f"{what.capitalize() if capital else what} {worker.name}"
+
+
+def _not_recorded() -> RealmError:
+    return RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
 
 
 def _unservable_code(route: Route | None) -> grpc.StatusCode:
@@ -105,6 +110,7 @@ class Realm:
         self._tasks: set[asyncio.Task[None]] = set()  # writes and sends that close() lets finish
         self._pipelines: set[asyncio.Task[None]] = set()  # converse intents: stopped at close, resumed at start
         self._monitor: asyncio.Task[None] | None = None
+        self._closing = False  # outcomes that cannot be recorded stop being retried
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self._watchers: set[asyncio.Event] = set()  # WatchRealm streams, woken by every change
         self._routes = cfg.federation.route_map()
@@ -117,16 +123,21 @@ class Realm:
         """`schemas`: the tables of the parts around the realm (the federation's)."""
         store = await Store.open(data_dir / DB_FILE, schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA,
                                                               QUOTA_SCHEMA, POOL_SCHEMA, *schemas))
-        ledger = Ledger(store, SUCCEEDED)
-        realm = cls(cfg, store, await store.next_incarnation(), realm_id=realm_id(data_dir),
-                    accounts=await Accounts.open(store, anonymous_allowed(cfg)), ledger=ledger,
-                    quotas=await Quotas.open(cfg.quotas, store, ledger), presence=await Presence.open(store),
-                    pools=await Pools.open(store))
-        await realm._recover()
+        try:  # a realm that cannot start closes its store: the store's thread would keep the process alive
+            ledger = Ledger(store, SUCCEEDED)
+            realm = cls(cfg, store, await store.next_incarnation(), realm_id=realm_id(data_dir),
+                        accounts=await Accounts.open(store, anonymous_allowed(cfg)), ledger=ledger,
+                        quotas=await Quotas.open(cfg.quotas, store, ledger), presence=await Presence.open(store),
+                        pools=await Pools.open(store))
+            await realm._recover()
+        except BaseException:
+            await store.close()
+            raise
         realm._monitor = asyncio.create_task(realm._monitor_loop(), name="realm-monitor")
         return realm
 
     async def close(self) -> None:
+        self._closing = True
         if self._monitor:
             self._monitor.cancel()
         for pipeline in list(self._pipelines):  # their steps are recorded; the next start resumes them
@@ -160,37 +171,39 @@ class Realm:
             why = self._unservable(kind, request.model, route, set())
             if why:
                 raise RealmError(_unservable_code(route), why)
-        if request.request_id:
-            existing = self._by_request.get((user, request.request_id))
-            if existing is None:
-                row = await self.store.find_request(user, request.request_id)
-                existing = row.id if row else None
-            if existing is not None:
-                return existing
+        if request.request_id and (existing := await self._existing(user, request.request_id)) is not None:
+            return existing
         if metered:
             self.quotas.admit(user)
         queue = self._queues.get(kind)  # None for a composed intent: it waits in its steps' queues
         if queue is not None:
             try:
-                queue.reserve()
-            except QueueFull:
-                raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"queue is full, try again later "
-                                 f"({kind} queue holds {queue.max_depth} intents)") from None
+                queue.reserve(user)
+            except QueueFull as e:
+                raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                 f"{kind} queue is full, try again later: {e.reason}") from None
         intent = LiveIntent(id=uuid.uuid4().hex, user=user, kind=kind, model=request.model, request=request,
                             created_at=time.time(), deadline=deadline, route=route)
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(user, intent.request_id)] = intent.id
+        intent.recorded = self.store.insert(
+            id=intent.id, user=user, request_id=intent.request_id, kind=kind, model=intent.model,
+            request=request.SerializeToString(), state=QUEUED, created_at=intent.created_at, deadline=deadline)
         try:
-            await self.store.insert(id=intent.id, user=user, request_id=intent.request_id, kind=kind,
-                                    model=intent.model, request=request.SerializeToString(), state=QUEUED,
-                                    created_at=intent.created_at, deadline=deadline)
-        except Exception:
+            await intent.recorded
+        except IntegrityError:  # another realm process on this database took the request id first
             self._forget(intent)
-            raise RealmError(grpc.StatusCode.UNAVAILABLE, "the realm could not record the intent; try again")
+            row = await self.store.find_request(user, intent.request_id)
+            if row is None:
+                raise _not_recorded() from None
+            return row.id
+        except StoreError:
+            self._forget(intent)
+            raise _not_recorded() from None
         finally:
             if queue is not None:
-                queue.release()
+                queue.release(user)
         self._arm_deadline(intent)
         if queue is None:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
@@ -206,6 +219,21 @@ class Realm:
             self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=intent.position))
             self._report_positions(kind)
         return intent.id
+
+    async def _existing(self, user: str, request_id: str) -> str | None:
+        """The intent that `user` already submitted with this request id, once it is recorded; None if none."""
+        intent_id = self._by_request.get((user, request_id))
+        if intent_id is None:
+            row = await self.store.find_request(user, request_id)
+            # a concurrent Submit of the same id may have registered it meanwhile: attach to that one
+            intent_id = self._by_request.get((user, request_id)) or (row.id if row else None)
+        intent = self._live.get(intent_id or "")
+        if intent is not None and intent.recorded is not None:
+            try:  # accepted only once it is recorded, like the Submit that created it
+                await asyncio.shield(intent.recorded)
+            except StoreError:
+                raise _not_recorded() from None
+        return intent_id
 
     async def follow(self, intent_id: str, after_seq: int = 0,
                      caller: Caller | None = None) -> AsyncIterator[intent_pb2.IntentEvent]:
@@ -464,15 +492,15 @@ class Realm:
         self.metrics.finished(intent)
         intent.seq += 1
         event = terminal_event(intent.id, self._seq_base + intent.seq, intent.finished_at, result, error)
-        written = self.store.mark_finished(
+        outcome = self.store.finished(
             intent.id, state=state, attempts=intent.attempts, worker=intent.worker, finished_at=intent.finished_at,
             final_seq=event.seq, result=result.SerializeToString() if result is not None else None,
             error_code=error.code if error is not None else None,
             error_message=error.message if error is not None else None)
-        self._spawn(self._send_terminal(intent, event, asyncio.gather(accounted, written)))
+        self._spawn(self._send_terminal(intent, event, [accounted, outcome]))
 
-    def _account(self, intent: LiveIntent) -> asyncio.Future[None]:
-        """The intent's ledger row, queued before its outcome so that both commit before it is sent."""
+    def _account(self, intent: LiveIntent) -> Statement:
+        """The intent's ledger row, written in one transaction with its outcome, both before it is sent."""
         finished = intent.finished_at or time.time()
         started = intent.started_at if intent.started_at is not None else finished
         usage = intent.result.usage if intent.result is not None else None
@@ -484,14 +512,25 @@ class Realm:
                         usage.processing_s if usage is not None else finished - started,
                         cost, intent.state, finished)
         self.quotas.charge(intent.user, cost, finished)
-        return self.ledger.record(row)
+        return self.ledger.statement(row)
 
     async def _send_terminal(self, intent: LiveIntent, event: intent_pb2.IntentEvent,
-                             written: asyncio.Future[object]) -> None:
-        try:
-            await written
-        except Exception:
-            log.error("intent %s: its outcome could not be recorded; sending it anyway", intent.id)
+                             outcome: list[Statement]) -> None:
+        """Send the terminal event once the outcome and its ledger row are recorded. While they cannot be, the
+        intent stays live (callers wait for it, a Submit of its request id attaches to it) and the write is
+        retried; a realm stopped meanwhile recovers it as unfinished at its next start."""
+        retry_s = RETRY_MIN_S
+        while True:
+            try:
+                await self.store.transaction(outcome)
+                break
+            except StoreError as e:
+                if retry_s == RETRY_MIN_S:
+                    log.warning("intent %s: its outcome is not recorded yet (%s); kept and retried", intent.id, e)
+                if self._closing:
+                    return
+                await asyncio.sleep(retry_s)
+                retry_s = min(2 * retry_s, RETRY_MAX_S)
         self._publish(intent, event)
         self._forget(intent)
         self._changed()

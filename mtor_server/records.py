@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
 from mtor_client.kinds import to_proto
 
@@ -16,6 +18,10 @@ SUCCEEDED = intent_pb2.INTENT_STATE_SUCCEEDED
 FAILED = intent_pb2.INTENT_STATE_FAILED
 CANCELLED = intent_pb2.INTENT_STATE_CANCELLED
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+TIMESTAMP_MIN_S = -62135596800
+"""0001-01-01T00:00:00Z, the earliest time a google.protobuf.Timestamp holds."""
+TIMESTAMP_MAX_S = 253402300799
+"""9999-12-31T23:59:59Z, the last whole second a Timestamp holds."""
 
 
 @dataclass(eq=False)
@@ -48,6 +54,7 @@ class LiveIntent:
     route: Route | None = None  # set when a peer realm forwarded it here
     avoid: set[str] = field(default_factory=set)  # ids of peer realms that failed it: not forwarded there again
     reason: str = ""  # why the current attempt went to the peer realm it went to
+    recorded: asyncio.Future[None] | None = None  # its insert's commit; a duplicate Submit waits for it
 
     @property
     def request_id(self) -> str:
@@ -60,10 +67,16 @@ class LiveIntent:
         self.attempt_timer = self.deadline_timer = None
 
 
-def stamp(ts, seconds: float | None) -> None:
-    """Set a Timestamp from unix seconds; None leaves it unset."""
-    if seconds is not None:
+def stamp(ts: Timestamp, seconds: float | None) -> None:
+    """Set a Timestamp from unix seconds; None (or NaN) leaves it unset. A time beyond what a Timestamp holds
+    is clamped to its range, so that a value stored before requests were checked (an `inf` token expiry)
+    cannot break a listing."""
+    if seconds is None or math.isnan(seconds):
+        return
+    if TIMESTAMP_MIN_S < seconds < TIMESTAMP_MAX_S:
         ts.FromNanoseconds(int(seconds * 1e9))
+    else:
+        ts.FromSeconds(TIMESTAMP_MAX_S if seconds > 0 else TIMESTAMP_MIN_S)
 
 
 def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:

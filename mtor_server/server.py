@@ -37,8 +37,10 @@ from .discovery.network import NetworkView
 from .discovery.realm import RealmAnnouncement, announce_realm, where_to_announce
 from .metrics import MetricsServer
 from .realm import Realm
+from .services._guard import RequestGuard
 from .services.account import AccountService
 from .services.admin import AdminService
+from .services.health_service import HealthService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
@@ -80,41 +82,54 @@ class RealmServer:
         credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
         metrics_at = _metrics_address(cfg)  # a mistake here also stops the start before the store opens
         realm = await Realm.open(cfg, data_dir, FEDERATION_SCHEMAS)
-        try:  # before bootstrap, so that a realm that cannot start has shown no secrets it then forgets
+        federation: Federation | None = None
+        metrics: MetricsServer | None = None
+        server: grpc.aio.Server | None = None
+        try:  # whatever fails, nothing is left running: a realm that cannot start exits
             federation = await Federation.open(realm, client_tls(cfg.tls))
             metrics = None if metrics_at is None else await _start_metrics(cfg, realm, *metrics_at)
+            # after the parts above, so that a realm that cannot start has shown no secrets it then forgets
+            first_run = await realm.accounts.bootstrap()
+            limit = cfg.realm.max_message_bytes
+            guard = RequestGuard(realm.metrics.rpc_refused, realm.metrics.rpc_failures)
+            server = grpc.aio.server(interceptors=[guard], options=[("grpc.max_receive_message_length", limit),
+                                                                    ("grpc.max_send_message_length", limit)])
+            intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(realm), server)
+            worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
+            realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
+            admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
+            account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
+            federation_pb2_grpc.add_FederationServicer_to_server(federation.service, server)
+            peers_pb2_grpc.add_PeersServicer_to_server(PeersService(realm, federation), server)
+            health_servicer = HealthService(("", *SERVICES))
+            health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+            reflection.enable_server_reflection(
+                (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+                server)
+            host, _ = split_address(cfg.realm.listen)
+            realm.network = _network_view(cfg, realm, host)
+            await realm.network.start()
+            if credentials is None:
+                port = server.add_insecure_port(cfg.realm.listen)
+            else:
+                port = server.add_secure_port(cfg.realm.listen, credentials)
+            await server.start()
+            for name in ("", *SERVICES):
+                await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+            federation.start()
+            started = cls(realm, federation, server, health_servicer, join_address(host, port), first_run,
+                          server_mode(cfg.tls), metrics)
+            started.discovery = await announce_realm(cfg, realm, host, port)
         except BaseException:
+            if server is not None:
+                await server.stop(None)
+            if federation is not None:
+                await federation.stop()
+            if metrics is not None:
+                await metrics.stop()
+            await realm.network.stop()
             await realm.close()
             raise
-        first_run = await realm.accounts.bootstrap()
-        limit = cfg.realm.max_message_bytes
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", limit),
-                                          ("grpc.max_send_message_length", limit)])
-        intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(realm), server)
-        worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
-        realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
-        admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
-        account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
-        federation_pb2_grpc.add_FederationServicer_to_server(federation.service, server)
-        peers_pb2_grpc.add_PeersServicer_to_server(PeersService(realm, federation), server)
-        health_servicer = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        reflection.enable_server_reflection(
-            (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server)
-        host, _ = split_address(cfg.realm.listen)
-        realm.network = _network_view(cfg, realm, host)
-        await realm.network.start()
-        if credentials is None:
-            port = server.add_insecure_port(cfg.realm.listen)
-        else:
-            port = server.add_secure_port(cfg.realm.listen, credentials)
-        await server.start()
-        for name in ("", *SERVICES):
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        federation.start()
-        started = cls(realm, federation, server, health_servicer, join_address(host, port), first_run,
-                      server_mode(cfg.tls), metrics)
-        started.discovery = await announce_realm(cfg, realm, host, port)
         return started
 
     def announce(self, data_dir: Path) -> None:

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import grpc
 from mtor_client import TLS
@@ -68,10 +68,11 @@ class Proc:
         return self.popen.poll() is None
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> Proc:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None, prefix: Sequence[str] = ()) -> Proc:
+    """`mtor ARGS`; `prefix`: a command it runs under (e.g. nsenter into a namespace)."""
     full_env = {**os.environ, **FAST, **(env or {})}
     handle = log.open("w")
-    popen = subprocess.Popen([sys.executable, "-m", "mtor_server.cli", *args], stdout=handle,
+    popen = subprocess.Popen([*prefix, sys.executable, "-m", "mtor_server.cli", *args], stdout=handle,
                              stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
     return Proc(popen, log)
 
@@ -113,9 +114,9 @@ class Realm:
 
 
 def start_realm(data_dir: Path, env: dict[str, str] | None = None, listen: str = "127.0.0.1:0",
-                log_name: str = "realm.log", tls: TLS | None = None) -> Realm:
+                log_name: str = "realm.log", tls: TLS | None = None, prefix: Sequence[str] = ()) -> Realm:
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = spawn(["realm", "--listen", listen, "--data-dir", str(data_dir)], data_dir / log_name, env)
+    proc = spawn(["realm", "--listen", listen, "--data-dir", str(data_dir)], data_dir / log_name, env, prefix)
 
     def listening() -> str | None:
         if not proc.alive():

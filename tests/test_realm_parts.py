@@ -88,8 +88,8 @@ def test_fair_queue_interleaves_users_and_retries_go_first():
 def test_fair_queue_is_bounded_including_reservations():
     q = FairQueue(max_depth=2)
     q.push("x", "u")
-    q.reserve()
+    q.reserve("u")
     with pytest.raises(QueueFull):
-        q.reserve()
-    q.release()
-    q.reserve()
+        q.reserve("u")
+    q.release("u")
+    q.reserve("u")

@@ -2,10 +2,9 @@
 sent, so that nothing served goes unaccounted. Usage reports are sums over it."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from ..store import Store
+from ..store import Statement, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger (
@@ -60,11 +59,13 @@ class Ledger:
         self.store = store
         self._succeeded = succeeded_state
 
-    def record(self, row: LedgerRow) -> asyncio.Future[None]:
+    @staticmethod
+    def statement(row: LedgerRow) -> Statement:
+        """The row's write, for a transaction with the intent's outcome (both commit, or neither)."""
         # OR REPLACE: an intent finished again after a restart lost its first outcome's send keeps one row
-        return self.store.write("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                (row.intent_id, row.user, row.kind, row.model, row.worker, row.realm,
-                                 row.queue_wait_s, row.processing_s, row.cost, row.outcome, row.finished_at))
+        return ("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.intent_id, row.user, row.kind, row.model, row.worker, row.realm, row.queue_wait_s,
+                 row.processing_s, row.cost, row.outcome, row.finished_at))
 
     async def totals(self, user: str | None = None) -> list[KindTotals]:
         """Per kind: of one user, or (None) of everyone."""

@@ -5,7 +5,7 @@ import collections
 import contextlib
 from typing import Iterator
 
-from ..store import Store
+from ..store import Store, log_failure
 
 
 class Presence:
@@ -29,8 +29,8 @@ class Presence:
         self._open[user] += 1
         if self.now > self.most:
             self.most = self.now
-            self.store.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('most_users_connected', ?)",
-                             (str(self.most),))
+            log_failure(self.store.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('most_users_connected', ?)",
+                                         (str(self.most),)))
         try:
             yield
         finally:

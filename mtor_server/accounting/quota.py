@@ -104,8 +104,11 @@ class Quotas:
             self._spent[user] = self._spent.get(user, 0.0) + cost
 
     async def set(self, user: str, requests_per_minute: int | None, budget: float | None) -> QuotaStatus:
-        if requests_per_minute is not None and requests_per_minute < 0 or budget is not None and budget < 0:
-            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "quota values must not be negative")
+        if requests_per_minute is not None and requests_per_minute < 0:
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "requests_per_minute must not be negative")
+        if budget is not None and not 0 <= budget < math.inf:  # also NaN
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"budget is {budget}; give 0 (no limit) or a "
+                             "positive finite cost")
         await self.store.write("INSERT OR REPLACE INTO quotas (user, requests_per_minute, budget) VALUES (?, ?, ?)",
                                (user, requests_per_minute, budget))
         self._overrides[user] = (requests_per_minute, budget)

@@ -18,7 +18,7 @@ import grpc
 from ..address import host_of, is_loopback
 from ..config import Config, ConfigError
 from ..errors import RealmError
-from ..store import Store
+from ..store import IntegrityError, Store
 from .tokens import bearer, new_token, token_hash, token_prefix
 
 log = logging.getLogger("mtor.auth")
@@ -31,6 +31,8 @@ FIRST_SYSOP = "sysop"
 SYSOP_TOKEN_ENV = "MTOR_SYSOP_TOKEN"
 JOIN_TOKEN_ENV = "MTOR_JOIN_TOKEN"
 USER_TOKEN, JOIN_TOKEN, PEER_TOKEN = "user", "join", "peer"
+MAX_TTL_S = 100 * 365.25 * 86400
+"""The longest life a token may be given."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 SCHEMA = """
@@ -210,32 +212,37 @@ class Accounts:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT,
                              f"user name {name!r}: use 1-64 letters, digits, . _ @ - (and not {ANONYMOUS!r})")
         _check_role(role)
+        exists = RealmError(grpc.StatusCode.ALREADY_EXISTS, f"user {name!r} already exists")
         if name in self._users:
-            raise RealmError(grpc.StatusCode.ALREADY_EXISTS, f"user {name!r} already exists")
+            raise exists
         user = User(name, role, time.time())
-        await self.store.write("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)",
-                               (name, role, user.created_at))
+        try:
+            await self.store.write("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)",
+                                   (name, role, user.created_at))
+        except IntegrityError:  # a concurrent create of the same name was written first
+            raise exists from None
         self._users[name] = user
         return user
 
     async def set_role(self, name: str, role: str) -> User:
         _check_role(role)
-        user = replace(self.user(name), role=role)
-        await self.store.write("UPDATE users SET role = ? WHERE name = ?", (role, name))
-        self._users[name] = user
-        return user
+        return await self._change(name, "UPDATE users SET role = ? WHERE name = ?", (role, name), role=role)
 
     async def ban(self, name: str, reason: str) -> User:
-        user = replace(self.user(name), banned_at=time.time(), ban_reason=reason)
-        await self.store.write("UPDATE users SET banned_at = ?, ban_reason = ? WHERE name = ?",
-                               (user.banned_at, reason, name))
-        self._users[name] = user
-        return user
+        now = time.time()
+        return await self._change(name, "UPDATE users SET banned_at = ?, ban_reason = ? WHERE name = ?",
+                                  (now, reason, name), banned_at=now, ban_reason=reason)
 
     async def unban(self, name: str) -> User:
-        user = replace(self.user(name), banned_at=None, ban_reason="")
-        await self.store.write("UPDATE users SET banned_at = NULL, ban_reason = '' WHERE name = ?", (name,))
-        self._users[name] = user
+        return await self._change(name, "UPDATE users SET banned_at = NULL, ban_reason = '' WHERE name = ?",
+                                  (name,), banned_at=None, ban_reason="")
+
+    async def _change(self, name: str, sql: str, params: tuple[object, ...], **changes: object) -> User:
+        """Write a change to a user, then make it to the user as it is by then: a change that landed while
+        this one was written (a ban during a SetRole) is kept, not overwritten with what was read before."""
+        self.user(name)  # NOT_FOUND before anything is written
+        await self.store.write(sql, params)
+        user = self._users[name] = replace(self.user(name), **changes)
         return user
 
     # ------------------------------------------------------------ tokens --
@@ -266,8 +273,9 @@ class Accounts:
 
     async def _issue(self, purpose: str, user: str, label: str, ttl_s: float,
                      secret: str | None) -> tuple[str, Token]:
-        if ttl_s < 0:
-            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "ttl_s must not be negative")
+        if not 0 <= ttl_s <= MAX_TTL_S:  # also NaN; and no expiry past what a Timestamp holds
+            raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"ttl_s is {ttl_s:g}; give 0 (no expiry) or up to "
+                             f"{MAX_TTL_S:.0f} seconds (100 years)")
         secret = secret or new_token()
         now = time.time()
         token = Token(token_hash(secret), token_prefix(secret), purpose, user, label, now,

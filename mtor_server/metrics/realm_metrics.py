@@ -46,13 +46,20 @@ class RealmMetrics:
                            "(open slots on available workers).", ("state",), const)
         self.users = Gauge("mtor_users_connected", "Users with a call open now.", (), const)
         self.uptime = Gauge("mtor_uptime_seconds", "Seconds since the realm started.", (), const)
+        self.rpc_refused = Counter("mtor_rpc_refused_total", "Calls answered INVALID_ARGUMENT before any handler "
+                                   "saw them, by method and reason: the request did not decode (undecodable) or "
+                                   "held a NaN, an infinity or a Timestamp out of range (number).",
+                                   ("method", "reason"), const)
+        self.rpc_failures = Counter("mtor_rpc_failures_total", "Calls that failed on an exception no handler "
+                                    "expected, answered INTERNAL (the realm's log has a traceback at most once a "
+                                    "minute per method), by method.", ("method",), const)
         for kind in KINDS:  # every kind and outcome reads 0 from the start rather than appearing later
             for outcome in OUTCOMES.values():
                 self.intents.inc(0, kind=kind, outcome=outcome)
 
     def families(self) -> list[Metric]:
         return [self.intents, self.errors, self.processing, self.queue_wait, self.queue_depth, self.running,
-                self.workers, self.slots, self.users, self.uptime]
+                self.workers, self.slots, self.users, self.uptime, self.rpc_refused, self.rpc_failures]
 
     def finished(self, intent: LiveIntent) -> None:
         """Count an intent that just reached its outcome."""

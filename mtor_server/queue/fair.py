@@ -4,16 +4,46 @@ Start-time fair queuing: each entry gets a virtual tag, one past the larger of
 its user's previous tag and the queue's virtual clock (the tag last served).
 Served in tag order, a user's burst of N takes tags t+1..t+N while another
 user's single intent takes t+1, so it goes second, not N+1st; users alternate.
+
+Admission is fair too. A user *holds* a place for each of their intents waiting
+and each reservation (an intent being recorded). Below `max_depth` places held
+in all, anyone is admitted. At or above it the queue is full, and a user is
+admitted only while they hold fewer than their share: `max_depth` divided by
+the number of users holding places (them included). So one user keeping the
+queue full is refused first, and a user holding less than their share still
+gets in, up to `ceiling` (2 x `max_depth`) places, which bounds memory.
 """
 from __future__ import annotations
 
 import bisect
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterator
 
 
 class QueueFull(Exception):
-    """The kind's queue holds `max_depth` intents already."""
+    """No place for this user: the queue is full and they hold their share of it, or it is at its ceiling."""
+
+    def __init__(self, held: int, depth: int, max_depth: int, users: int, ceiling: int) -> None:
+        self.held = held
+        """Places the refused user holds."""
+        self.depth = depth
+        """Places held in all (waiting intents and reservations)."""
+        self.max_depth = max_depth
+        self.users = users
+        """Users holding places, the refused one counted."""
+        self.ceiling = ceiling
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        if self.depth >= self.ceiling:
+            return (f"{self.depth} intents are waiting, twice queue.max_depth ({self.max_depth}), "
+                    f"from {self.users} users")
+        share = self.max_depth / self.users
+        return (f"{self.depth} intents are waiting (queue.max_depth {self.max_depth}) and you hold {self.held} "
+                f"of them, your share or more ({self.max_depth} / {self.users} users = {share:.3g})")
 
 
 @dataclass(order=True)
@@ -27,12 +57,16 @@ class _Entry:
 class FairQueue:
     def __init__(self, max_depth: int) -> None:
         self.max_depth = max_depth
+        self.ceiling = 2 * max_depth
+        """Places held in all beyond which nobody is admitted."""
         self._entries: list[_Entry] = []
         self._by_id: dict[str, _Entry] = {}
         self._user_tag: dict[str, float] = {}
         self._clock = 0.0
         self._seq = itertools.count()
-        self._reserved = 0
+        self._held: Counter[str] = Counter()
+        """Per user: waiting intents plus reservations; only users holding places have a key."""
+        self._reserved: Counter[str] = Counter()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -40,18 +74,31 @@ class FairQueue:
     def __contains__(self, intent_id: str) -> bool:
         return intent_id in self._by_id
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return (e.intent_id for e in list(self._entries))
 
-    def reserve(self) -> None:
-        """Hold a place for an intent being recorded; QueueFull if none is left."""
-        if len(self._entries) + self._reserved >= self.max_depth:
-            raise QueueFull
-        self._reserved += 1
+    def held(self, user: str) -> int:
+        """Places `user` holds: their waiting intents and reservations."""
+        return self._held[user]
 
-    def release(self) -> None:
-        """Give back a place taken by `reserve` (before or instead of `push`)."""
-        self._reserved = max(0, self._reserved - 1)
+    def reserve(self, user: str) -> None:
+        """Hold a place for `user`'s intent being recorded; QueueFull if they may not have one (see above)."""
+        depth = len(self._entries) + self._reserved.total()
+        held = self._held[user]
+        users = len(self._held) + (0 if held else 1)
+        if depth >= self.ceiling or (depth >= self.max_depth and held * users >= self.max_depth):
+            raise QueueFull(held, depth, self.max_depth, users, self.ceiling)
+        self._reserved[user] += 1
+        self._held[user] += 1
+
+    def release(self, user: str) -> None:
+        """Give back a place `reserve(user)` took (before `push`, or instead of it)."""
+        if self._reserved[user] <= 0:
+            return
+        self._reserved[user] -= 1
+        if not self._reserved[user]:
+            del self._reserved[user]
+        self._drop(user)
 
     def push(self, intent_id: str, user: str) -> None:
         tag = max(self._user_tag.get(user, 0.0), self._clock) + 1.0
@@ -66,6 +113,12 @@ class FairQueue:
     def _insert(self, entry: _Entry) -> None:
         bisect.insort(self._entries, entry)
         self._by_id[entry.intent_id] = entry
+        self._held[entry.user] += 1
+
+    def _drop(self, user: str) -> None:
+        self._held[user] -= 1
+        if self._held[user] <= 0:
+            del self._held[user]
 
     def remove(self, intent_id: str) -> bool:
         """Drop an intent that will not be served (cancelled, expired)."""
@@ -73,6 +126,7 @@ class FairQueue:
         if entry is None:
             return False
         self._entries.pop(bisect.bisect_left(self._entries, entry))
+        self._drop(entry.user)
         return True
 
     def take(self, intent_id: str) -> None:

@@ -105,11 +105,12 @@ class Pools:
 
     async def delete(self, name: str) -> None:
         name = name.removeprefix(PREFIX)
-        if name not in self._pools:
-            raise RealmError(grpc.StatusCode.NOT_FOUND, f"no pool named {PREFIX}{name}")
-        await self.store.write("DELETE FROM pools WHERE name = ?", (name,))
-        del self._pools[name]
-        self._turns.pop(name, None)
+        if name in self._pools:
+            await self.store.write("DELETE FROM pools WHERE name = ?", (name,))
+            if self._pools.pop(name, None) is not None:  # None: a concurrent delete took it meanwhile
+                self._turns.pop(name, None)
+                return
+        raise RealmError(grpc.StatusCode.NOT_FOUND, f"no pool named {PREFIX}{name}")
 
     def pick(self, pool: admin_pb2.Pool, candidates: Iterable[ConnectedWorker],
              request: intent_pb2.IntentRequest) -> ConnectedWorker | None:

@@ -292,9 +292,11 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             yield admin_pb2.RealmEvent(snapshot=self._snapshot())
             await asyncio.sleep(interval)
             waiting = {asyncio.ensure_future(changed.wait()), asyncio.ensure_future(notices.get())}
-            done, pending = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+            try:
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when the call ends meanwhile: a task left pending is destroyed pending (an ERROR line)
+                for task in waiting:
+                    task.cancel()
             for task in done:
                 if isinstance(notice := task.result(), intents_pb2.Notice):
                     yield admin_pb2.RealmEvent(notice=notice)

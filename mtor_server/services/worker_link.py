@@ -73,8 +73,11 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                     self.realm.on_heartbeat(worker, message.heartbeat)
                 elif which == "update":
                     self.realm.on_update(worker, message.update)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a broken stream: the worker is gone
+        except grpc.aio.AbortError:  # the guard refused one of its messages (services/_guard.py)
+            reason = "it sent a message that does not decode or holds a number no field can use"
+        except grpc.aio.BaseError as e:  # a broken stream: the worker is gone
             reason = f"stream broke: {e.__class__.__name__}"
+        except Exception as e:  # the realm failed on what it sent: out it goes, the bug in the log
+            log.exception("worker %s: the realm failed on one of its messages", worker.name)
+            reason = f"the realm failed on one of its messages ({e.__class__.__name__})"
         self.realm.worker_lost(worker, reason)

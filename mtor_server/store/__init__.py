@@ -1,3 +1,3 @@
-from .sqlite import IntentRow, Store, log_failure
+from .sqlite import IntegrityError, IntentRow, Statement, Store, StoreError, log_failure
 
-__all__ = ["IntentRow", "Store", "log_failure"]
+__all__ = ["IntegrityError", "IntentRow", "Statement", "Store", "StoreError", "log_failure"]

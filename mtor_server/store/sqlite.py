@@ -5,14 +5,19 @@ statement (one trip to aiosqlite's thread, which costs far more here than the
 SQL); writes that piled up meanwhile go in one transaction (group commit), so
 64 concurrent intents cost a handful of commits, not 64. Each write's future
 resolves only after its commit: callers that must not run ahead of the disk
-(`accepted`, results) await it.
+(`accepted`, results) await it. A write is one statement or several that
+commit together (`transaction`); when a group commit fails, its writes are
+tried again one by one, so that only the write at fault fails.
 WAL with synchronous=NORMAL survives a killed process; only an OS crash may
-lose the last transactions.
+lose the last transactions. The WAL is checkpointed often and truncated after a
+failed write, so that a small disk that was full recovers once space is freed.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,12 +61,42 @@ _FINISHED = ("UPDATE intents SET state = ?, attempts = ?, worker = ?, finished_a
 _ORDER = {_INSERT: 0, _STARTED: 1, _FINISHED: 2}
 _COLUMNS = ("id, user, request_id, kind, model, request, state, attempts, worker, created_at, started_at, "
             "finished_at, deadline, final_seq, result, error_code, error_message")
+# Checkpoint the WAL every 256 pages (1 MiB; SQLite's default is 1000) and keep at most 1 MiB of it after one:
+# a data dir on a volume of a few MiB never fills up with a WAL waiting for its checkpoint.
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=256",
+            f"PRAGMA journal_size_limit={1 << 20}")
+
+Statement = tuple[str, Sequence[Any]]
+"""One SQL statement and its parameters."""
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written; the message names the file and SQLite's reason."""
+
+
+class IntegrityError(StoreError):
+    """A write broke a constraint (a duplicate key): that write alone failed."""
+
+
+def _failure(path: Path, error: sqlite3.Error) -> StoreError:
+    """SQLite's reason, and for a disk that fails what space is left on it (a full disk is often reported as
+    a disk I/O error)."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return IntegrityError(str(error))
+    text = f"{path}: {error}"
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN")):
+        try:
+            text += f" ({name}; {shutil.disk_usage(path.parent).free // 1024} KiB free on its volume)"
+        except OSError:
+            pass
+    return StoreError(text)
 
 
 def log_failure(future: asyncio.Future[None]) -> None:
-    """For writes nobody awaits: log a failure instead of losing it."""
+    """For writes nobody awaits: log a failure instead of losing it (the store has said the disk fails)."""
     future.add_done_callback(lambda f: f.cancelled() or f.exception() is None
-                             or log.error("store write failed: %s", f.exception()))
+                             or log.debug("store write failed: %s", f.exception()))
 
 
 @dataclass
@@ -85,23 +120,43 @@ class IntentRow:
     error_message: str | None
 
 
+@dataclass
+class _Write:
+    statements: Sequence[Statement]
+    future: asyncio.Future[None]
+
+
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
-        self._pending: list[tuple[str, Sequence[Any], asyncio.Future[None]]] = []
+        self.path = path
+        self._pending: list[_Write] = []
         self._wake = asyncio.Event()
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
         self._closing = False
+        self.failing: str = ""
+        """Why the last commit failed; empty while writes succeed."""
 
     @classmethod
     async def open(cls, path: Path, schemas: Sequence[str] = ()) -> "Store":
-        """Open (creating) the database; `schemas` are the other tables' CREATE statements."""
-        db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        for schema in (SCHEMA, *schemas):
-            await db.executescript(schema)
-        return cls(db)
+        """Open (creating) the database; `schemas` are the other tables' CREATE statements. StoreError if it
+        cannot be opened, with nothing left running."""
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
+        except sqlite3.Error as e:
+            raise _failure(path, e) from None
+        try:
+            for pragma in _PRAGMAS:
+                await db.execute(pragma)
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # what a full disk left in the WAL
+            for schema in (SCHEMA, *schemas):
+                await db.executescript(schema)
+        except BaseException as e:
+            await db.close()  # its thread would keep the process alive
+            if isinstance(e, sqlite3.Error):
+                raise _failure(path, e) from None
+            raise
+        return cls(db, path)
 
     async def close(self) -> None:
         self._closing = True
@@ -113,11 +168,13 @@ class Store:
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> asyncio.Future[None]:
         """Any other table's write, committed with whatever else is pending; resolves after the commit."""
-        return self._write(sql, params)
+        return self.transaction([(sql, params)])
 
-    def _write(self, sql: str, params: Sequence[Any]) -> asyncio.Future[None]:
+    def transaction(self, statements: Sequence[Statement]) -> asyncio.Future[None]:
+        """Statements that commit together or not at all; resolves after the commit, or raises StoreError
+        (IntegrityError for a broken constraint). The same statements may be passed again to retry."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((sql, params, future))
+        self._pending.append(_Write(statements, future))
         self._wake.set()
         return future
 
@@ -131,78 +188,121 @@ class Store:
             if self._closing and not self._pending:
                 return
 
-    async def _commit(self, batch: list[tuple[str, Sequence[Any], asyncio.Future[None]]]) -> None:
+    async def _commit(self, batch: list[_Write]) -> None:
         try:
+            await self._run(batch)
+        except sqlite3.Error as e:
+            await self._rollback()
             if len(batch) == 1:
-                await self._db.execute(batch[0][0], batch[0][1])
-            else:
-                # Statement by statement (a stable sort keeps each intent's insert, start and finish in
-                # order), so that a batch costs one executemany per kind of write, not one per write.
-                batch.sort(key=lambda op: _ORDER.get(op[0], len(_ORDER)))
-                await self._db.execute("BEGIN")
-                i = 0
-                while i < len(batch):  # consecutive writes of one statement go in one executemany
-                    j = i
-                    while j < len(batch) and batch[j][0] == batch[i][0]:
-                        j += 1
-                    await self._db.executemany(batch[i][0], [params for _, params, _ in batch[i:j]])
-                    i = j
-                await self._db.execute("COMMIT")
-        except Exception as e:  # a broken disk must not leave callers waiting forever
-            log.exception("store write failed")
+                self._failed(batch, e)
+            else:  # the group failed: one by one, so that one bad write does not fail the rest
+                for write in batch:
+                    try:
+                        await self._run([write])
+                    except sqlite3.Error as e:
+                        await self._rollback()
+                        self._failed([write], e)
+                    else:
+                        self._succeeded([write])
+            if self.failing:
+                await self._checkpoint()
+            return
+        self._succeeded(batch)
+
+    async def _run(self, batch: list[_Write]) -> None:
+        statements = [statement for write in batch for statement in write.statements]
+        if len(statements) == 1:
+            await self._db.execute(*statements[0])
+            return
+        # Statement by statement (a stable sort keeps each intent's insert, start and finish in order, and
+        # other statements after them in their order), so that a batch costs one executemany per kind of
+        # write, not one per write.
+        statements.sort(key=lambda statement: _ORDER.get(statement[0], len(_ORDER)))
+        await self._db.execute("BEGIN")
+        i = 0
+        while i < len(statements):  # consecutive writes of one statement go in one executemany
+            j = i
+            while j < len(statements) and statements[j][0] == statements[i][0]:
+                j += 1
+            await self._db.executemany(statements[i][0], [params for _, params in statements[i:j]])
+            i = j
+        await self._db.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        try:
             if self._db.in_transaction:
                 await self._db.execute("ROLLBACK")
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(e)
-            return
-        for _, _, future in batch:
-            if not future.done():
-                future.set_result(None)
+        except sqlite3.Error:
+            pass  # SQLite rolled back by itself
+
+    def _succeeded(self, batch: list[_Write]) -> None:
+        if self.failing:
+            log.warning("store writes succeed again (%s)", self.path)
+            self.failing = ""
+        for write in batch:
+            if not write.future.done():
+                write.future.set_result(None)
+
+    def _failed(self, batch: list[_Write], error: sqlite3.Error) -> None:
+        failure = _failure(self.path, error)
+        if not isinstance(failure, IntegrityError) and self.failing != str(error):
+            log.error("store writes fail: %s", failure)  # once when writes start failing, not once per write
+            self.failing = str(error)
+        for write in batch:
+            if not write.future.done():
+                write.future.set_exception(failure)
+
+    async def _checkpoint(self) -> None:
+        """Move what the WAL holds into the database and truncate it: on a full disk the WAL may hold the
+        space that the next writes need."""
+        try:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
 
     def insert(self, *, id: str, user: str, request_id: str, kind: str, model: str, request: bytes,
                state: int, created_at: float, deadline: float | None) -> asyncio.Future[None]:
-        return self._write(_INSERT, (id, user, request_id, kind, model, request, state, created_at, deadline))
+        return self.write(_INSERT, (id, user, request_id, kind, model, request, state, created_at, deadline))
 
     def mark_started(self, id: str, *, state: int, attempts: int, worker: str,
                      started_at: float) -> asyncio.Future[None]:
-        return self._write(_STARTED, (state, attempts, worker, started_at, id))
+        return self.write(_STARTED, (state, attempts, worker, started_at, id))
 
-    def mark_finished(self, id: str, *, state: int, attempts: int, worker: str, finished_at: float, final_seq: int,
-                      result: bytes | None, error_code: int | None, error_message: str | None) -> asyncio.Future[None]:
-        return self._write(_FINISHED, (state, attempts, worker, finished_at, final_seq, result, error_code,
-                                       error_message, id))
+    @staticmethod
+    def finished(id: str, *, state: int, attempts: int, worker: str, finished_at: float, final_seq: int,
+                 result: bytes | None, error_code: int | None, error_message: str | None) -> Statement:
+        """The statement that records an intent's outcome, for a `transaction` with its ledger row."""
+        return _FINISHED, (state, attempts, worker, finished_at, final_seq, result, error_code, error_message, id)
 
     # -- reads --
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._db.execute(sql, params) as cur:
-            return [tuple(row) async for row in cur]
+        try:
+            async with self._db.execute(sql, params) as cur:
+                return [tuple(row) async for row in cur]
+        except sqlite3.Error as e:
+            raise _failure(self.path, e) from None
 
     async def get(self, id: str) -> IntentRow | None:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM intents WHERE id = ?", (id,)) as cur:
-            row = await cur.fetchone()
-        return IntentRow(*row) if row else None
+        rows = await self.fetchall(f"SELECT {_COLUMNS} FROM intents WHERE id = ?", (id,))
+        return IntentRow(*rows[0]) if rows else None
 
     async def find_request(self, user: str, request_id: str) -> IntentRow | None:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM intents WHERE user = ? AND request_id = ?",
-                                    (user, request_id)) as cur:
-            row = await cur.fetchone()
-        return IntentRow(*row) if row else None
+        rows = await self.fetchall(f"SELECT {_COLUMNS} FROM intents WHERE user = ? AND request_id = ?",
+                                   (user, request_id))
+        return IntentRow(*rows[0]) if rows else None
 
     async def unfinished(self) -> list[IntentRow]:
-        async with self._db.execute(f"SELECT {_COLUMNS} FROM intents WHERE finished_at IS NULL "
-                                    "ORDER BY created_at") as cur:
-            return [IntentRow(*row) async for row in cur]
+        rows = await self.fetchall(f"SELECT {_COLUMNS} FROM intents WHERE finished_at IS NULL ORDER BY created_at")
+        return [IntentRow(*row) for row in rows]
 
     def purge_finished(self, older_than_s: float) -> asyncio.Future[None]:
         """Delete finished intents older than the retention."""
-        return self._write("DELETE FROM intents WHERE finished_at < ?", (time.time() - older_than_s,))
+        return self.write("DELETE FROM intents WHERE finished_at < ?", (time.time() - older_than_s,))
 
     async def next_incarnation(self) -> int:
         """Count realm starts on this database; event seqs are unique across them."""
-        async with self._db.execute("SELECT value FROM meta WHERE key = 'incarnation'") as cur:
-            row = await cur.fetchone()
-        n = int(row[0]) + 1 if row else 0
-        await self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", (str(n),))
+        rows = await self.fetchall("SELECT value FROM meta WHERE key = 'incarnation'")
+        n = int(rows[0][0]) + 1 if rows else 0
+        await self.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", (str(n),))
         return n
