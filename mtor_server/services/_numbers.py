@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Iterator
+from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -22,7 +22,12 @@ def number_problem(message: Message) -> str | None:
     every number in it is usable."""
     if not _has_numbers(message.DESCRIPTOR):  # most requests: nothing to walk
         return None
-    return _problem(message, "")
+    found = _problem(message)
+    if found is None:
+        return None
+    path, what = found
+    where = ".".join(reversed(path))
+    return f"{where or 'the request'} {what}"
 
 
 @functools.cache
@@ -45,35 +50,42 @@ def _has_numbers(descriptor: Descriptor) -> bool:
     return False
 
 
-def _problem(message: Message, path: str) -> str | None:
+def _problem(message: Message) -> tuple[list[str], str] | None:
+    """The first unusable number: (its field path, innermost name first; what is wrong). Paths are made only
+    for what is wrong: every message a worker streams passes through here."""
     if message.DESCRIPTOR.full_name == _TIMESTAMP:
-        return _timestamp_problem(message, path)
+        what = _timestamp_problem(message)
+        return None if what is None else ([], what)
     for field, value in message.ListFields():
-        for where, kind, item in _values(field, value):
-            where = f"{path}.{where}" if path else where
-            if kind.type in _FLOATS and not math.isfinite(item):
-                return f"{where} is {item}; give a finite number"
-            if kind.message_type is not None and _has_numbers(kind.message_type):
-                if (problem := _problem(item, where)) is not None:
-                    return problem
+        kind = _map_value(field)
+        if kind is not None:
+            items: Any = ((f"{field.name}[{key!r}]", value[key]) for key in value)
+        elif field.is_repeated:
+            kind, items = field, ((f"{field.name}[{i}]", item) for i, item in enumerate(value))
+        else:
+            kind, items = field, ((field.name, value),)
+        if kind.type in _FLOATS:
+            for name, item in items:
+                if not math.isfinite(item):
+                    return [name], f"is {item}; give a finite number"
+        elif kind.message_type is not None and _has_numbers(kind.message_type):
+            for name, item in items:
+                if (found := _problem(item)) is not None:
+                    found[0].append(name)
+                    return found
     return None
 
 
-def _values(field: FieldDescriptor, value: Any) -> Iterator[tuple[str, FieldDescriptor, Any]]:
-    """(name, descriptor, value) of each value a set field holds: one, one per element, or one per map entry."""
+@functools.cache
+def _map_value(field: FieldDescriptor) -> FieldDescriptor | None:
+    """The value field of a map field's entries; None for any other field."""
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
-        inner = field.message_type.fields_by_name["value"]
-        for key in value:
-            yield f"{field.name}[{key!r}]", inner, value[key]
-    elif field.is_repeated:
-        for i, item in enumerate(value):
-            yield f"{field.name}[{i}]", field, item
-    else:
-        yield field.name, field, value
+        return field.message_type.fields_by_name["value"]
+    return None
 
 
-def _timestamp_problem(ts: Any, where: str) -> str | None:
+def _timestamp_problem(ts: Any) -> str | None:
     if TIMESTAMP_MIN_S <= ts.seconds <= TIMESTAMP_MAX_S and 0 <= ts.nanos <= _MAX_NANOS:
         return None
-    return (f"{where or 'the request'} is no time a Timestamp holds (seconds {ts.seconds}, nanos {ts.nanos}); "
+    return (f"is no time a Timestamp holds (seconds {ts.seconds}, nanos {ts.nanos}); "
             f"give one from 0001-01-01 to 9999-12-31, nanos 0 to {_MAX_NANOS}")
