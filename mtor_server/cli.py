@@ -94,6 +94,18 @@ def cmd_realm(args: argparse.Namespace) -> int:
     return _serve(lambda: run_realm(_realm_config(args), data_dir(args.data_dir)))
 
 
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from gateway_ws.server import main
+
+    from .config import data_dir, load
+
+    cfg = load(data_dir(args.data_dir))
+    if args.listen:
+        cfg.gateway.listen = args.listen
+    realm = args.realm or cfg.gateway.realm or cfg.realm.listen
+    return main(cfg.gateway, realm, client_tls(args))
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from mtor_worker.cli import main
 
@@ -116,7 +128,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from .config import data_dir
     from .up import run_up
 
-    return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend))
+    return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend, not args.no_gateway))
 
 
 def cmd_tls(args: argparse.Namespace) -> int:
@@ -203,7 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_realm_arguments(p)
     p.add_argument("--backend", action="append", metavar="NAME[,NAME]",
                    help="backends of the local worker (default: config worker.backends)")
+    p.add_argument("--no-gateway", action="store_true", help="no gateway (browser page, OpenAI-compatible API)")
     p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("gateway", help="run the gateway: the browser page, the WebSocket bridge and the "
+                       "OpenAI-compatible API, in front of a realm")
+    p.add_argument("--realm", metavar="HOST:PORT", help="realm to call; grpcs://HOST:PORT for TLS (config "
+                   "gateway.realm; default this data dir's realm.listen)")
+    p.add_argument("--listen", metavar="HOST:PORT", help="address to serve HTTP on (config gateway.listen, default "
+                   "127.0.0.1:7080; port 0 picks a free one)")
+    p.add_argument("--data-dir", metavar="DIR", help="config (default $MTOR_DATA_DIR or ~/.mtor)")
+    p.set_defaults(func=cmd_gateway)
 
     p = sub.add_parser("chat", help="ask a question and stream the answer")
     p.add_argument("prompt", nargs="+", help="the question")

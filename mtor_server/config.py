@@ -137,6 +137,21 @@ class MetricsSection:
 
 
 @dataclass
+class GatewaySection:
+    listen: str = _opt("127.0.0.1:7080", "HOST:PORT the gateway (browser page, WebSocket bridge /ws, OpenAI-compatible "
+                       "API /v1) serves HTTP on; port 0 picks a free one.")
+    realm: str = _opt("", "HOST:PORT of the realm the gateway calls (grpcs://HOST:PORT for TLS; the [tls] client "
+                      "settings apply); empty: this data dir's realm.listen.")
+    origins: list[str] = _opt([], "Browser origins (e.g. https://app.example.org) allowed besides the gateway's own, "
+                              "for the WebSocket bridge and CORS; others are refused before the upgrade.")
+    max_frame_bytes: int = _opt(48 * 1024 * 1024, "Largest WebSocket frame accepted, in bytes (base64 audio and "
+                                "images included); larger ones close the socket.")
+    max_calls_per_socket: int = _opt(32, "Calls one WebSocket may have open at once; more get an error frame.")
+    call_queue_depth: int = _opt(64, "Replies held for one call while its browser reads slowly; when full, the "
+                                 "gateway stops reading that call from the realm until the browser catches up.")
+
+
+@dataclass
 class WorkerSection:
     realm: str = _opt("", "HOST:PORT of the realm a worker connects to (grpcs://HOST:PORT for TLS); empty: find "
                       "one on the local network (DNS-SD, see [discovery]).")
@@ -300,6 +315,7 @@ class Config:
     quotas: QuotasSection = field(default_factory=QuotasSection)
     store: StoreSection = field(default_factory=StoreSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
+    gateway: GatewaySection = field(default_factory=GatewaySection)
     worker: WorkerSection = field(default_factory=WorkerSection)
     discovery: DiscoverySection = field(default_factory=DiscoverySection)
     federation: FederationSection = field(default_factory=FederationSection)

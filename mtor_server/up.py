@@ -34,15 +34,20 @@ def _worker_target(server: RealmServer, cfg: Config) -> str:
     return f"grpcs://{address}"
 
 
-async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int:
+async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None, gateway: bool = True) -> int:
+    """`gateway`: start the gateway too (its own process, printing its URL), stopped with the rest."""
     server = await RealmServer.start(cfg, data_dir)
     server.announce(data_dir)
     # the local worker gets a join token of its own, revoked when `up` stops
     join_token, record = await server.realm.accounts.issue_join_token(label="mtor up: local worker")
-    command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", _worker_target(server, cfg),
-               "--data-dir", str(data_dir)]
+    target = _worker_target(server, cfg)
+    command = [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", target, "--data-dir", str(data_dir)]
     for backend in backends or []:
         command += ["--backend", backend]
+    front = None
+    if gateway:  # the realm never imports the web stack: the gateway is a process of its own
+        front = await asyncio.create_subprocess_exec(sys.executable, "-m", "mtor_server.cli", "gateway", "--realm",
+                                                     target, "--data-dir", str(data_dir))
     worker = await asyncio.create_subprocess_exec(*command, env={**os.environ, JOIN_TOKEN_ENV: join_token})
     waiter = asyncio.create_task(worker.wait())
     signalled = asyncio.create_task(wait_for_signal())
@@ -58,6 +63,13 @@ async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None) -> int
     else:
         log.error("the local worker exited with status %s", worker.returncode)
     signalled.cancel()
+    if front is not None and front.returncode is None:
+        front.terminate()
+        try:
+            await asyncio.wait_for(front.wait(), DRAIN_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            front.kill()
+            await front.wait()
     await server.realm.accounts.revoke_token(record)
     await server.stop()
     return 0 if asked_to_stop else 1

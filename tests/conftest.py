@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from harness import Proc, Realm, start_realm, start_worker
+from harness import Gateway, Proc, Realm, start_gateway, start_realm, start_worker
 from mtor_client import TLS
 from netns import NetNs
 
@@ -34,6 +34,11 @@ class Cluster:
         proc = start_worker(realm, name, self.root / "workers", **kwargs)
         self.procs.append(proc)
         return proc
+
+    def gateway(self, realm: Realm | str, env: dict[str, str] | None = None, name: str = "gateway") -> Gateway:
+        gateway = start_gateway(realm, self.root / "gateways", env, name)
+        self.procs.append(gateway.proc)
+        return gateway
 
     def stop(self) -> None:
         for proc in reversed(self.procs):

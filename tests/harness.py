@@ -28,6 +28,7 @@ FAST = {
     "MTOR_SYSOP_TOKEN": SYSOP_TOKEN,
     "MTOR_JOIN_TOKEN": JOIN_TOKEN,
     "MTOR_METRICS_LISTEN": "127.0.0.1:0",  # a free port each, so that realms side by side never clash
+    "MTOR_GATEWAY_LISTEN": "127.0.0.1:0",
     "MTOR_DISCOVERY_ADVERTISE": "0",  # no announcements on any network (tests/test_discovery.py turns them on)
     "MTOR_DISCOVERY_WATCH": "0",  # nor listening for them (multicast queries)
 }
@@ -143,3 +144,27 @@ def start_worker(realm: Realm | str, name: str, work_dir: Path, *, concurrency: 
         wait_until(lambda: joined() > before or not proc.alive(), 60.0, what=f"worker {name} to join")
         assert proc.alive(), proc.output()
     return proc
+
+
+@dataclass
+class Gateway:
+    proc: Proc
+    url: str
+    """http://HOST:PORT"""
+
+
+def start_gateway(realm: Realm | str, work_dir: Path, env: dict[str, str] | None = None,
+                  name: str = "gateway") -> Gateway:
+    """`mtor gateway` in front of `realm`, on a free port."""
+    address = realm.address if isinstance(realm, Realm) else realm
+    work_dir.mkdir(parents=True, exist_ok=True)
+    proc = spawn(["gateway", "--realm", address, "--listen", "127.0.0.1:0", "--data-dir", str(work_dir / name)],
+                 work_dir / f"{name}.log", env)
+
+    def listening() -> str | None:
+        if not proc.alive():
+            raise AssertionError(f"gateway exited:\n{proc.output()}")
+        m = re.search(r"mtor gateway on (http://\S+)", proc.output())
+        return m.group(1) if m else None
+
+    return Gateway(proc, str(wait_until(listening, 20.0, what="the gateway to listen")))

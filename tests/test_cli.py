@@ -13,6 +13,7 @@ HEAVY = ("grpc", "google", "aiosqlite", "torch", "numpy", "llama_cpp", "faster_w
          "transformers", "bark", "piper")
 MODEL_LIBRARIES = ("torch", "llama_cpp", "faster_whisper", "diffusers", "transformers", "bark", "piper",
                    "ctranslate2", "onnxruntime")
+WEB_STACK = ("fastapi", "starlette", "uvicorn", "sse_starlette", "multipart", "python_multipart", "gateway_ws")
 
 
 def mtor(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -29,16 +30,17 @@ def imported_by(code: str) -> set[str]:
 def test_help_lists_the_commands_and_imports_nothing_heavy():
     result = mtor("--help")
     assert result.returncode == 0
-    for command in ("realm", "worker", "up", "chat", "status"):
+    for command in ("realm", "worker", "up", "gateway", "chat", "status"):
         assert command in result.stdout
     loaded = imported_by("from mtor_server.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
 
 
-def test_the_realm_never_imports_a_model_library():
+def test_the_realm_never_imports_a_model_library_nor_the_gateways_web_stack():
     loaded = imported_by("import mtor_server.server, mtor_server.realm, mtor_server.up")
     assert "grpc" in loaded  # the check itself sees imports
     assert not loaded & set(MODEL_LIBRARIES)
+    assert not loaded & set(WEB_STACK), loaded & set(WEB_STACK)
 
 
 def test_chat_and_status_against_a_realm(cluster):

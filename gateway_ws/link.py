@@ -1,0 +1,31 @@
+"""The gateway's one gRPC channel to its realm. Every call carries its own caller's token: the realm stays
+the only judge of who may do what."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from mtor_client import TLS
+from mtor_client._channel import aio_channel, resolve
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class RealmLink:
+    target: str
+    """The realm as given (HOST:PORT, grpcs://HOST:PORT)."""
+    channel: grpc.aio.Channel
+
+    @classmethod
+    def open(cls, target: str, tls: TLS | None = None) -> "RealmLink":
+        """A channel for the running event loop (grpc.aio channels belong to the loop they are made in)."""
+        return cls(target, aio_channel(resolve(target, "", None, tls)))
+
+    @staticmethod
+    def metadata(token: str | None) -> Metadata:
+        """The call metadata for a caller's bearer token; none for an anonymous caller."""
+        return (("authorization", f"Bearer {token}"),) if token else ()
+
+    async def close(self) -> None:
+        await self.channel.close()
