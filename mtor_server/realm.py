@@ -62,6 +62,8 @@ DB_FILE = "mtor.db"
 RETRYABLE = {grpc.StatusCode.UNAVAILABLE.value[0], grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]}
 INVALID = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 TIMED_OUT = grpc.StatusCode.DEADLINE_EXCEEDED.value[0]
+INTERNAL = grpc.StatusCode.INTERNAL.value[0]
+FAILURE_CODES = frozenset(code.value[0] for code in grpc.StatusCode) - {grpc.StatusCode.OK.value[0]}
 RETRY_MIN_S, RETRY_MAX_S = 0.05, 2.0  # backoff of an outcome's write while the store fails
 
 
@@ -753,7 +755,7 @@ class Realm:
         processing = now - started
         result.kind = to_proto(intent.kind)
         if worker.is_peer:  # served there: its worker, realm and processing time (not its queue wait)
-            processing = min(processing, result.usage.processing_s)
+            processing = max(0.0, min(processing, result.usage.processing_s))  # a peer cannot make it a credit
         else:
             result.worker, result.realm = worker.name, self.name
         result.model = result.model or intent.model
@@ -762,6 +764,9 @@ class Realm:
         self._finish(intent, SUCCEEDED, result=result)
 
     def _worker_failed(self, intent: LiveIntent, worker: ConnectedWorker, error: intent_pb2.Error) -> None:
+        if error.code not in FAILURE_CODES:  # OK or no gRPC code at all: the caller must not read it as either
+            error = intent_pb2.Error(code=INTERNAL, message=f"failed with status code {error.code}, which is no "
+                                     f"failure: {error.message}")
         if error.code in RETRYABLE:
             if worker.is_peer:
                 intent.avoid.add(worker.realm_id)

@@ -2,6 +2,9 @@
 status for every bad input, after which the realm keeps serving."""
 from __future__ import annotations
 
+import queue
+import threading
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -163,3 +166,41 @@ def test_a_worker_that_does_not_fit_is_refused_with_the_reason(cluster):
         error = _connect_error(realm.address, good, join_token=token)
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED and text in error.details(), error.details()
     assert realm.workers() == 0 and realm.describe().name
+
+
+def test_a_worker_failing_an_intent_with_no_failure_code_fails_it_as_internal(cluster):
+    """A worker of its own making (a raw WorkerLink stream) answers its assignments with code 0 (OK) and 999."""
+    realm = cluster.realm()
+    to_realm: queue.Queue[worker_link_pb2.WorkerMessage | None] = queue.Queue()
+    stopped = threading.Event()
+
+    def messages():
+        while (message := to_realm.get()) is not None:
+            yield message
+
+    def beat() -> None:
+        while not stopped.wait(0.05):
+            to_realm.put(worker_link_pb2.WorkerMessage(heartbeat=worker_link_pb2.Heartbeat(healthy=True)))
+
+    with grpc.insecure_channel(realm.address) as channel:
+        to_realm.put(worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="odd", capabilities=[worker_link_pb2.Capability(kind=intent_pb2.KIND_CHAT)], max_concurrency=1,
+            protocol=1)))
+        link = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(
+            messages(), timeout=30, metadata=[("authorization", f"Bearer {JOIN_TOKEN}")])
+        assert next(link).HasField("welcome")
+        heart = threading.Thread(target=beat, daemon=True)
+        heart.start()
+        try:
+            for code in (0, 999):
+                events = intents_pb2_grpc.IntentsStub(channel).Submit(intents_pb2.SubmitRequest(
+                    intent=intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="hi"))), timeout=10)
+                assign = next(m for m in link if m.HasField("assign")).assign
+                to_realm.put(worker_link_pb2.WorkerMessage(update=worker_link_pb2.AssignmentUpdate(
+                    assignment_id=assign.assignment_id, failed=intent_pb2.Error(code=code, message="odd"))))
+                last = list(events)[-1]
+                assert last.HasField("failed") and last.failed.code == grpc.StatusCode.INTERNAL.value[0], last
+                assert f"status code {code}, which is no failure" in last.failed.message
+        finally:
+            stopped.set()
+            to_realm.put(None)
