@@ -36,6 +36,7 @@ def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastA
                            allow_headers=["*"], expose_headers=["x-mtor-intent-id"])
     app.include_router(bridge.router(cfg, link))
     app.include_router(openai_api.router(cfg, link))
+    openai_api.install_errors(app)  # OpenAI's error shape on every route, 404s and 405s included
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -62,7 +62,8 @@ def test_every_element_is_commented(tmp_path):
     assert not missing, "undocumented: " + ", ".join(missing)
 
 
-@pytest.mark.parametrize("expected", ["Kind", "IntentState", "AudioFormat", "TranscribeTask", "NoticeLevel"])
+@pytest.mark.parametrize("expected", ["Kind", "IntentState", "AudioFormat", "TranscribeTask", "NoticeLevel",
+                                      "FinishReason"])
 def test_enums_start_with_unspecified_zero(tmp_path, expected):
     enums = {e.name: e for f in descriptor_set(tmp_path).file if f.package == "mtor.v1" for e in f.enum_type}
     first = enums[expected].value[0]

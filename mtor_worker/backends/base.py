@@ -54,6 +54,13 @@ def status_name(code: int) -> str:
     return str(code)
 
 
+def finish_reason(name: str | None) -> int:
+    """An OpenAI-style finish_reason ("stop", "length"), as llama.cpp and OpenAI-compatible servers report it,
+    as mtor.v1's FinishReason; UNSPECIFIED for none or any other."""
+    return {"stop": intent_pb2.FINISH_REASON_STOP,
+            "length": intent_pb2.FINISH_REASON_LENGTH}.get(name or "", intent_pb2.FINISH_REASON_UNSPECIFIED)
+
+
 DeltaSink = Callable[[intent_pb2.Delta], None]
 
 

@@ -5,6 +5,8 @@ Outputs:
   chat       TextOutput "echo: <prompt>" (with `messages`, the last user
              message's content), streamed as word chunks ("echo: ", "hello ",
              "world"); tokens = number of chunks. The deltas joined equal the text.
+             A max_tokens below the number of chunks cuts the answer there
+             (finish_reason LENGTH); otherwise finish_reason is STOP.
   vision     TextOutput "echo: <prompt> (<n> bytes of image)", prompt default
              "Describe this image in detail", streamed like chat.
   transcribe Transcript "echo: <n> bytes of audio", language = the request's or
@@ -98,13 +100,14 @@ class EchoBackend(Backend):
         if not prompt.strip():
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "echo: empty prompt")
         await self._hooks(job, prompt)
-        return await self._stream_text(job, f"echo: {prompt}")
+        return await self._stream_text(job, f"echo: {prompt}", chat.max_tokens)
 
     async def _vision(self, job: Job) -> intent_pb2.IntentResult:
         vision = job.request.vision
         prompt = vision.prompt or DEFAULT_VISION_PROMPT
         await self._hooks(job, prompt)
-        return await self._stream_text(job, f"echo: {prompt} ({len(vision.image)} bytes of image)")
+        return await self._stream_text(job, f"echo: {prompt} ({len(vision.image)} bytes of image)",
+                                       vision.max_tokens)
 
     async def _transcribe(self, job: Job) -> intent_pb2.IntentResult:
         request = job.request.transcribe
@@ -148,12 +151,17 @@ class EchoBackend(Backend):
 
     # -------------------------------------------------------------- helpers --
 
-    async def _stream_text(self, job: Job, text: str) -> intent_pb2.IntentResult:
+    async def _stream_text(self, job: Job, text: str, max_tokens: int = 0) -> intent_pb2.IntentResult:
+        """`text` in word chunks, each counted as a token; cut after `max_tokens` of them (0: no limit)."""
         chunks = _chunks(text)
+        reason = intent_pb2.FINISH_REASON_STOP
+        if 0 < max_tokens < len(chunks):
+            chunks, reason = chunks[:max_tokens], intent_pb2.FINISH_REASON_LENGTH
         for chunk in chunks:
             await self._pause(job, self.settings.echo_delay_s)
             job.emit_text(chunk)
-        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text=text, tokens=len(chunks)))
+        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(chunks), tokens=len(chunks),
+                                                                  finish_reason=reason))
 
     async def _hooks(self, job: Job, text: str) -> None:
         """The test hooks: "!fail" and "!sleep SECONDS" at the start of the text."""

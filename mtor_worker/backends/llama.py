@@ -11,7 +11,7 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker import starter
-from mtor_worker.backends.base import BackendError, Job
+from mtor_worker.backends.base import BackendError, Job, finish_reason
 from mtor_worker.backends.model import ModelBackend, require
 
 
@@ -44,6 +44,7 @@ class LlamaBackend(ModelBackend):
         max_tokens = chat.max_tokens or getattr(self.options, "max_tokens", 256)
         temperature = chat.temperature if chat.HasField("temperature") else getattr(self.options, "temperature", 0.7)
         pieces: list[str] = []
+        reason: str | None = None
         with self._turn:
             job.raise_if_cancelled()
             try:
@@ -56,10 +57,12 @@ class LlamaBackend(ModelBackend):
                         stream.close()  # stops generation at the next token
                         job.raise_if_cancelled()
                     text = chunk["choices"][0]["delta"].get("content") or ""
+                    reason = chunk["choices"][0].get("finish_reason") or reason
                     if text:
                         pieces.append(text)
                         job.emit_text(text)
             except ValueError as e:  # llama.cpp's way of saying the request does not fit (e.g. context)
                 raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, f"llama: {e}") from None
-        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces)),
+        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces),
+                                                                  finish_reason=finish_reason(reason)),
                                        model=self.model_name)

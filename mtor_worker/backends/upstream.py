@@ -29,7 +29,7 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker import media
-from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job
+from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, finish_reason
 
 log = logging.getLogger("mtor.worker")
 
@@ -105,16 +105,19 @@ class UpstreamBackend(BlockingBackend):
         if chat.stop:
             body["stop"] = list(chat.stop)
         pieces: list[str] = []
+        reason: str | None = None
         with self._request("POST", "/chat/completions", body) as response:
             for event in response.events():
                 if job.cancelled.is_set():
                     job.raise_if_cancelled()  # leaving the with-block closes the connection: the server stops
                 choices = event.get("choices") or [{}]
                 text = (choices[0].get("delta") or {}).get("content") or ""
+                reason = choices[0].get("finish_reason") or reason
                 if text:
                     pieces.append(text)
                     job.emit_text(text)
-        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces)),
+        return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces),
+                                                                  finish_reason=finish_reason(reason)),
                                        model=model)
 
     def _transcribe(self, job: Job) -> intent_pb2.IntentResult:

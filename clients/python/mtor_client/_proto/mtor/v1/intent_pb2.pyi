@@ -43,6 +43,12 @@ class TranscribeTask(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRANSCRIBE_TASK_UNSPECIFIED: _ClassVar[TranscribeTask]
     TRANSCRIBE_TASK_TRANSCRIBE: _ClassVar[TranscribeTask]
     TRANSCRIBE_TASK_TRANSLATE: _ClassVar[TranscribeTask]
+
+class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FINISH_REASON_UNSPECIFIED: _ClassVar[FinishReason]
+    FINISH_REASON_STOP: _ClassVar[FinishReason]
+    FINISH_REASON_LENGTH: _ClassVar[FinishReason]
 KIND_UNSPECIFIED: Kind
 KIND_CHAT: Kind
 KIND_TRANSCRIBE: Kind
@@ -65,6 +71,9 @@ AUDIO_FORMAT_FLAC: AudioFormat
 TRANSCRIBE_TASK_UNSPECIFIED: TranscribeTask
 TRANSCRIBE_TASK_TRANSCRIBE: TranscribeTask
 TRANSCRIBE_TASK_TRANSLATE: TranscribeTask
+FINISH_REASON_UNSPECIFIED: FinishReason
+FINISH_REASON_STOP: FinishReason
+FINISH_REASON_LENGTH: FinishReason
 
 class ChatMessage(_message.Message):
     __slots__ = ("role", "content")
@@ -191,12 +200,14 @@ class IntentRequest(_message.Message):
     def __init__(self, model: _Optional[str] = ..., chat: _Optional[_Union[ChatRequest, _Mapping]] = ..., transcribe: _Optional[_Union[TranscribeRequest, _Mapping]] = ..., speak: _Optional[_Union[SpeakRequest, _Mapping]] = ..., imagine: _Optional[_Union[ImagineRequest, _Mapping]] = ..., vision: _Optional[_Union[VisionRequest, _Mapping]] = ..., converse: _Optional[_Union[ConverseRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TextOutput(_message.Message):
-    __slots__ = ("text", "tokens")
+    __slots__ = ("text", "tokens", "finish_reason")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     text: str
     tokens: int
-    def __init__(self, text: _Optional[str] = ..., tokens: _Optional[int] = ...) -> None: ...
+    finish_reason: FinishReason
+    def __init__(self, text: _Optional[str] = ..., tokens: _Optional[int] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ...) -> None: ...
 
 class TranscriptSegment(_message.Message):
     __slots__ = ("start_s", "end_s", "text")
