@@ -58,6 +58,7 @@ bench: install
 	$(PY) bench/bench_chat.py
 	$(PY) bench/bench_discovery.py
 	$(PY) bench/bench_federation.py
+	$(PY) bench/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info
