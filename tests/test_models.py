@@ -150,3 +150,28 @@ def test_models_can_load_on_first_use_instead_of_at_start(tmp_path: Path):
         assert worker.output().count("piper: loaded") == 1  # and kept warm
     finally:
         cluster.stop()
+
+
+def test_the_openai_sdk_gets_a_real_answer_through_the_gateway(models):
+    import asyncio
+
+    import openai
+
+    cluster, realm = models
+    gateway = cluster.gateway(realm)
+    token = realm.new_user("marie")
+    question = [{"role": "user", "content": "What is the capital of France?"}]
+    ai = openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=token, timeout=120)
+    answer = ai.chat.completions.create(model="", messages=question, temperature=0.0, max_tokens=48)
+    assert "paris" in answer.choices[0].message.content.lower(), answer
+    assert answer.model == "SmolLM2-135M-Instruct.Q4_1" and answer.usage.completion_tokens > 0
+    assert answer.choices[0].finish_reason in ("stop", "length")
+
+    async def streamed() -> list[str]:
+        async with openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=token, timeout=120) as client:
+            stream = await client.chat.completions.create(model="", messages=question, temperature=0.0,
+                                                          max_tokens=48, stream=True)
+            return [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+
+    pieces = asyncio.run(streamed())
+    assert len([p for p in pieces if p]) > 1 and "".join(pieces) == answer.choices[0].message.content
