@@ -325,3 +325,21 @@ def test_peer_realms_link_over_mutual_tls(cluster, certs):
     with Client(a.address, timeout=20) as client:
         answer = client.chat("across realms, mutually")
     assert (answer.text, answer.realm, answer.worker) == ("echo: across realms, mutually", "C", "c-worker")
+
+
+def test_the_gateway_calls_a_mutual_tls_realm_with_the_tls_client_settings(cluster, certs):
+    import json
+
+    realm = cluster.realm(server_env(certs, mutual=True), tls=TLS.from_files(ca=certs.ca, cert=certs.client_cert,
+                                                                           key=certs.client_key))
+    cluster.worker(realm, "member", env=client_env(certs, with_cert=True))
+    realm.wait_workers(1)
+    member = cluster.gateway(realm, env=client_env(certs, with_cert=True), name="member")
+    body = json.dumps({"model": "", "messages": [{"role": "user", "content": "over TLS"}]}).encode()
+    request = urllib.request.Request(f"{member.url}/v1/chat/completions", body, {"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as reply:
+        assert json.loads(reply.read())["choices"][0]["message"]["content"] == "echo: over TLS"
+    stranger = cluster.gateway(realm, env=client_env(certs), name="stranger")  # no client certificate
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{stranger.url}/healthz", timeout=20)
+    assert refused.value.code == 503
