@@ -33,7 +33,7 @@ def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastA
     app = FastAPI(title="MTOR gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     if cfg.origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cfg.origins), allow_methods=["*"],
-                           allow_headers=["*"], expose_headers=["x-mtor-intent-id"])
+                           allow_headers=["*"], expose_headers=["x-mtor-intent-id", "x-mtor-worker", "x-mtor-realm"])
     app.include_router(bridge.router(cfg, link))
     app.include_router(openai_api.router(cfg, link))
     openai_api.install_errors(app)  # OpenAI's error shape on every route, 404s and 405s included

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import urllib.error
 import urllib.request
 
 from harness import spawn, wait_until
@@ -52,3 +53,31 @@ def test_up_starts_a_gateway_and_prints_its_url_unless_told_not_to(tmp_path):
         finally:
             if proc.alive():
                 proc.popen.kill()
+
+
+def test_cors_answers_the_allow_listed_origins_only(cluster):
+    realm = cluster.realm()
+    cluster.worker(realm, "w1")
+    gateway = cluster.gateway(realm, env={"MTOR_GATEWAY_ORIGINS": "https://app.example.org"})
+
+    def preflight(origin: str) -> dict[str, str]:
+        request = urllib.request.Request(f"{gateway.url}/v1/chat/completions", method="OPTIONS", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as e:
+            return {k.lower(): v for k, v in e.headers.items()}
+
+    allowed = preflight("https://app.example.org")
+    assert allowed.get("access-control-allow-origin") == "https://app.example.org"
+    assert "authorization" in allowed.get("access-control-allow-headers", "").lower()
+    assert "access-control-allow-origin" not in preflight("https://evil.example")
+    body = json.dumps({"model": "", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    request = urllib.request.Request(f"{gateway.url}/v1/chat/completions", body, {
+        "content-type": "application/json", "Origin": "https://app.example.org"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["access-control-allow-origin"] == "https://app.example.org"
+        assert "x-mtor-intent-id" in response.headers["access-control-expose-headers"]
+        assert json.loads(response.read())["choices"][0]["message"]["content"] == "echo: hi"
