@@ -197,7 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mtor", description="MTOR: pool AI hardware into realms that serve "
-                                     "intents (chat, transcribe, speak, imagine, vision).")
+                                     "intents (chat, transcribe, speak, imagine, vision, embed).")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -93,6 +93,7 @@ class TimeoutsSection:
     speak_s: float = _opt(120.0, "Longest a worker may spend on a speak intent, in seconds.")
     imagine_s: float = _opt(300.0, "Longest a worker may spend on an imagine intent, in seconds.")
     vision_s: float = _opt(120.0, "Longest a worker may spend on a vision intent, in seconds.")
+    embed_s: float = _opt(120.0, "Longest a worker may spend on an embed intent, in seconds.")
 
 
 @dataclass
@@ -109,6 +110,8 @@ class CostsSection:
     imagine_per_second: float = _opt(0.001, "Charge per second of imagine processing.")
     vision_base: float = _opt(0.01, "Charge per served vision intent.")
     vision_per_second: float = _opt(0.001, "Charge per second of vision processing.")
+    embed_base: float = _opt(0.01, "Charge per served embed intent.")
+    embed_per_second: float = _opt(0.001, "Charge per second of embed processing.")
 
     def rates(self, kind: str) -> tuple[float, float]:
         """(base, per second) for a kind the workers serve."""
@@ -228,6 +231,8 @@ class LlamaSection:
     max_tokens: int = _opt(256, "Most tokens per answer when the intent does not say.")
     temperature: float = _opt(0.7, "Sampling temperature when the intent does not say.")
     repeat_penalty: float = _opt(1.1, "Penalty on repeated tokens (1.0: none); keeps small models from looping.")
+    embed: bool = _opt(True, "Serve embed too, from a second instance of the model in embedding mode (mean "
+                       "pooling, vectors of length 1), loaded on the first embed intent.")
 
 
 @dataclass
@@ -293,11 +298,11 @@ class TransformersSection:
 
 @dataclass
 class UpstreamSection:
-    url: str = _opt("", "chat, transcribe, speak, imagine (upstream): base URL of an OpenAI-compatible server, "
-                    "e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
+    url: str = _opt("", "chat, transcribe, speak, imagine, embed (upstream): base URL of an OpenAI-compatible "
+                    "server, e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
     kinds: list[str] = _opt(["chat"], "Kinds it serves, each through OpenAI's endpoint for it: chat "
                             "(/chat/completions), transcribe (/audio/transcriptions), speak (/audio/speech), "
-                            "imagine (/images/generations).")
+                            "imagine (/images/generations), embed (/embeddings).")
     api_key: str = _opt("", "Bearer key for it, if it needs one.")
     models: list[str] = _opt([], "Models to offer callers, for each of its kinds; empty: every model its /models "
                              "lists, or any model name where it has no /models.")
@@ -357,7 +362,7 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
         raise ConfigError(f"{where}: cannot read {value!r} as {type(like).__name__}") from None
 
 
-_WORKER_KINDS = ("chat", "transcribe", "speak", "imagine", "vision")
+_WORKER_KINDS = ("chat", "transcribe", "speak", "imagine", "vision", "embed")
 RENAMED: dict[tuple[str, str], tuple[str, ...]] = {
     ("costs", "base"): tuple(f"{kind}_base" for kind in _WORKER_KINDS),
     ("costs", "per_second"): tuple(f"{kind}_per_second" for kind in _WORKER_KINDS),

@@ -10,6 +10,7 @@ MAX_REQUEST_ID = 128
 MAX_MODEL = 256
 MAX_IMAGE_SIDE = 4096
 MAX_STEPS = 1000
+MAX_EMBED_TEXTS = 2048  # OpenAI's limit on inputs per embeddings request
 ROLES = ("system", "user", "assistant")
 
 
@@ -40,11 +41,15 @@ def _chat(chat: intent_pb2.ChatRequest) -> None:
             raise invalid(f"chat.messages[{i}].content is empty")
     if chat.HasField("temperature") and not 0.0 <= chat.temperature <= 2.0:
         raise invalid(f"chat.temperature is {chat.temperature:g}; use 0.0 to 2.0")
+    if chat.HasField("top_p") and not 0.0 < chat.top_p <= 1.0:  # NaN fails this too
+        raise invalid(f"chat.top_p is {chat.top_p:g}; use a number above 0.0, at most 1.0")
 
 
 def _transcribe(t: intent_pb2.TranscribeRequest) -> None:
     if not t.audio:
         raise invalid("transcribe.audio is empty")
+    if t.HasField("temperature") and not 0.0 <= t.temperature <= 1.0:
+        raise invalid(f"transcribe.temperature is {t.temperature:g}; use 0.0 to 1.0")
 
 
 def _speak(s: intent_pb2.SpeakRequest) -> None:
@@ -67,6 +72,16 @@ def _vision(v: intent_pb2.VisionRequest) -> None:
         raise invalid("vision.image is empty")
 
 
+def _embed(e: intent_pb2.EmbedRequest) -> None:
+    if not e.texts:
+        raise invalid("embed.texts is empty: give at least one text")
+    if len(e.texts) > MAX_EMBED_TEXTS:
+        raise invalid(f"embed.texts has {len(e.texts)} texts; at most {MAX_EMBED_TEXTS}")
+    for i, text in enumerate(e.texts):
+        if not text.strip():
+            raise invalid(f"embed.texts[{i}] is empty")
+
+
 def _converse(c: intent_pb2.ConverseRequest) -> None:
     if not c.audio:
         raise invalid("converse.audio is empty")
@@ -78,4 +93,4 @@ def _converse(c: intent_pb2.ConverseRequest) -> None:
 
 
 _CHECKS = {"chat": _chat, "transcribe": _transcribe, "speak": _speak, "imagine": _imagine, "vision": _vision,
-           "converse": _converse}
+           "embed": _embed, "converse": _converse}

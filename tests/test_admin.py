@@ -22,7 +22,7 @@ def test_workers_are_listed_with_their_health_load_and_capabilities(cluster):
         [w1] = admin.workers()
         assert (w1.name, w1.health, w1.running, w1.max_concurrency) == ("w1", 100, 1, 3)
         assert not (w1.blacklisted or w1.draining) and w1.capabilities["chat"] == ()  # echo: any model
-        assert set(w1.capabilities) == {"chat", "transcribe", "speak", "imagine", "vision"}
+        assert set(w1.capabilities) == {"chat", "transcribe", "speak", "imagine", "vision", "embed"}
         assert w1.devices and w1.devices[0].type == "cpu" and w1.heartbeat_age_s < 2
         [entry] = admin.queue()
         assert entry.user == "anonymous" and entry.intent.state == "running" and entry.intent.worker == "w1"

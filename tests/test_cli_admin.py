@@ -56,7 +56,8 @@ def test_workers_queue_and_pools(cluster):
 
         [w1] = rows(ok(realm, "workers"))
         assert (w1["NAME"], w1["HEALTH"], w1["STATE"], w1["RUNNING"]) == ("w1", "100", "available", "1/1")
-        assert set(w1["KINDS[MODELS]"].split()) == {"chat", "transcribe", "speak", "imagine", "vision"}  # any model
+        assert set(w1["KINDS[MODELS]"].split()) == {"chat", "transcribe", "speak", "imagine", "vision",
+                                                    "embed"}  # any model
         assert w1["DEVICE (VRAM FREE/TOTAL)"].startswith("cpu") and re.fullmatch(r"\d+\.\ds", w1["HEARTBEAT"])
 
         queue = rows(ok(realm, "queue"))

@@ -35,6 +35,7 @@ from mtor_client.types import (
     AudioResult,
     ChatMessage,
     Delta,
+    EmbeddingsResult,
     Failed,
     Finished,
     ImageResult,
@@ -68,6 +69,7 @@ RESULTS = [
     ),
     AudioResult(b"RIFF....WAVE", sample_rate=24000, duration_s=1.25, kind="speak", **COMMON),
     ImageResult(b"\x89PNG\r\n", width=640, height=480, seed=-42, kind="imagine", **COMMON),
+    EmbeddingsResult(((0.5, -0.25), (1.0, 0.0)), dimensions=2, prompt_tokens=7, kind="embed", **COMMON),
 ]
 
 
@@ -427,6 +429,19 @@ def test_vision_request():
         conv.vision_request("cat.png")
     with pytest.raises(ValueError):
         conv.vision_request(b"")
+
+
+def test_embed_request():
+    req = conv.embed_request(["one", "two"], model="vec", request_id="e")
+    assert req.WhichOneof("payload") == "embed"
+    assert (list(req.embed.texts), req.model, req.request_id) == (["one", "two"], "vec", "e")
+    assert list(conv.embed_request("just one").embed.texts) == ["just one"]
+    with pytest.raises(ValueError):
+        conv.embed_request([])
+    with pytest.raises(ValueError, match=r"texts\[1\] is empty"):
+        conv.embed_request(["a", " "])
+    with pytest.raises(TypeError):
+        conv.embed_request([1, 2])  # type: ignore[list-item]
 
 
 # ----------------------------------------------------------------- errors --

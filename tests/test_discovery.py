@@ -193,8 +193,8 @@ def test_the_realm_lists_joined_refused_and_discovered_workers_and_other_realms(
     seen = wait_until(complete, 30.0, interval=0.2, what="alpha to see every worker and beta")
     assert seen["watching"] is True
     workers = _by_name(seen["workers"])
-    assert workers["good"]["state"] == "joined" and workers["good"]["kinds"] == ["chat", "imagine", "speak",
-                                                                                "transcribe", "vision"]
+    assert workers["good"]["state"] == "joined" and workers["good"]["kinds"] == ["chat", "embed", "imagine",
+                                                                                "speak", "transcribe", "vision"]
     assert workers["good"]["address"] == "127.0.0.1"
     assert workers["bad"]["state"] == "refused" and workers["bad"]["refusals"] >= 1
     assert "UNAUTHENTICATED" in workers["bad"]["reason"] and "join token" in workers["bad"]["reason"]
@@ -237,7 +237,7 @@ def test_seeds_stand_in_where_multicast_finds_nothing(ns: NetNs) -> None:
 
     seen = wait_until(seeded, 30.0, interval=0.2, what="the peer realm to ask its seeds")
     assert [(r["name"], r["id"], r["found_by"], r["kinds"]) for r in seen["realms"]] == [
-        ("hidden", hidden_id, "seed", ["chat", "imagine", "speak", "transcribe", "vision"])]
+        ("hidden", hidden_id, "seed", ["chat", "embed", "imagine", "speak", "transcribe", "vision"])]
     assert len(seen["seed_errors"]) == 1 and "127.0.0.1:1" in seen["seed_errors"][0]
     assert "UNAVAILABLE" in seen["seed_errors"][0]
 

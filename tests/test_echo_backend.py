@@ -49,7 +49,7 @@ def test_registry() -> None:
 
 def test_serves_every_kind_with_any_model() -> None:
     caps = EchoBackend(WorkerSection()).capabilities()
-    assert sorted(c.kind for c in caps) == ["chat", "imagine", "speak", "transcribe", "vision"]
+    assert sorted(c.kind for c in caps) == ["chat", "embed", "imagine", "speak", "transcribe", "vision"]
     assert all(c.models == [] for c in caps)
 
 
@@ -192,3 +192,33 @@ def test_vision_default_prompt() -> None:
     assert "".join(d.text for d in deltas) == result.text.text
     result, _ = serve(ip.IntentRequest(vision=ip.VisionRequest(image=b"1", prompt="what is it")))
     assert result.text.text == "echo: what is it (1 bytes of image)"
+
+
+def test_embed_gives_one_unit_vector_per_text_the_same_for_the_same_text() -> None:
+    request = ip.IntentRequest(embed=ip.EmbedRequest(texts=["hello world", "another text", "hello world"]))
+    result, deltas = serve(request, model="vec")
+    out = result.embeddings
+    assert (len(out.vectors), out.dimensions, out.prompt_tokens, result.model, deltas) == (3, 16, 6, "vec", [])
+    assert all(len(v.values) == 16 for v in out.vectors)
+    assert all(abs(sum(x * x for x in v.values) - 1.0) < 1e-5 for v in out.vectors)
+    assert list(out.vectors[0].values) == list(out.vectors[2].values) != list(out.vectors[1].values)
+    assert list(serve(request)[0].embeddings.vectors[1].values) == list(out.vectors[1].values)  # deterministic
+
+
+def test_embed_hooks_and_empty_text() -> None:
+    with pytest.raises(BackendError) as e:
+        serve(ip.IntentRequest(embed=ip.EmbedRequest(texts=["!fail now"])))
+    assert code_of(e) == grpc.StatusCode.INTERNAL
+    with pytest.raises(BackendError) as e:
+        serve(ip.IntentRequest(embed=ip.EmbedRequest(texts=["fine", " "])))
+    assert code_of(e) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_the_embeddings_output_refuses_what_the_realm_would_not_read() -> None:
+    from mtor_worker.backends.base import embeddings
+
+    assert embeddings([[1.0, 0.0], [0.0, 1.0]], 3, "m").dimensions == 2
+    for ragged_or_nan in ([[1.0, 0.0], [1.0]], [[]], [[float("nan"), 1.0]], [[float("inf")]]):
+        with pytest.raises(BackendError) as e:
+            embeddings(ragged_or_nan, 0, "model-x")
+        assert code_of(e) == grpc.StatusCode.INTERNAL and e.value.message.startswith("model-x: ")

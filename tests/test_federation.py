@@ -144,7 +144,7 @@ def test_two_hops_and_what_stops_a_loop(cluster):
             federation_pb2.FederationHello(realm_id=b_id, name="B", protocol=1),
             metadata=(("authorization", f"Bearer {b_at_c}"),))
         assert set(hello.kinds) == {intent_pb2.KIND_CHAT, intent_pb2.KIND_TRANSCRIBE, intent_pb2.KIND_SPEAK,
-                                    intent_pb2.KIND_IMAGINE, intent_pb2.KIND_VISION}
+                                    intent_pb2.KIND_IMAGINE, intent_pb2.KIND_VISION, intent_pb2.KIND_EMBED}
     with pytest.raises(grpc.RpcError) as raised:  # B already visited: refused, never run or passed on
         forward(b, a_at_b, federation_pb2.ForwardRequest(intent=chat_request("loop"), visited=["x" * 32, b_id],
                                                          hops_left=2))

@@ -101,7 +101,8 @@ def test_a_chat_completion_with_the_sync_sdk(gateway):
     assert answer.choices[0].message.role == "assistant"
     assert answer.choices[0].message.content == "echo: hello world"
     assert answer.choices[0].finish_reason == "stop"
-    assert answer.usage.completion_tokens == 3 and answer.usage.total_tokens == 3
+    assert answer.usage.completion_tokens == 3 and answer.usage.prompt_tokens == 4  # echo counts prompt words
+    assert answer.usage.total_tokens == 7
 
 
 def test_a_streamed_chat_completion_with_the_sync_sdk_and_usage(gateway):
@@ -116,6 +117,7 @@ def test_a_streamed_chat_completion_with_the_sync_sdk_and_usage(gateway):
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 4
+    assert chunks[-1].usage.prompt_tokens == 3 and chunks[-1].usage.total_tokens == 7
     assert all(c.usage is None for c in chunks[:-1])
 
 
@@ -230,8 +232,8 @@ def test_an_unknown_route_and_a_wrong_method_answer_in_openai_shape(gateway):
     assert status == 404 and assert_error_shape(raw)["code"] == "not_found"
     status, _, raw = http(gateway, "GET", "/v1/chat/completions")
     assert status == 405 and assert_error_shape(raw)["code"] == "method_not_allowed"
-    with pytest.raises(openai.NotFoundError):
-        client(gateway).embeddings.create(model="", input="x")
+    with pytest.raises(openai.NotFoundError):  # a route MTOR does not serve, through the SDK
+        client(gateway).moderations.create(input="x")
     still_serving(gateway)
 
 
@@ -257,7 +259,7 @@ def test_a_body_over_the_limit_is_413(gateway):
 
 
 @pytest.mark.parametrize("param, value", [
-    ("n", 2), ("logprobs", True), ("top_logprobs", 2), ("top_p", 0.5), ("seed", 7), ("presence_penalty", 1.0),
+    ("n", 2), ("logprobs", True), ("top_logprobs", 2), ("presence_penalty", 1.0),
     ("tools", [{"type": "function", "function": {"name": "f", "parameters": {}}}]),
     ("response_format", {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
 ])
@@ -274,6 +276,17 @@ def test_their_neutral_values_are_accepted(gateway):
     answer = client(gateway).chat.completions.create(
         model="", messages=[{"role": "user", "content": "x"}], n=1, logprobs=False, top_p=1, user="someone",
         response_format={"type": "text"}, presence_penalty=0)
+    assert answer.choices[0].message.content == "echo: x"
+
+
+@pytest.mark.parametrize("param, value", [("top_p", 0), ("top_p", 1.5), ("seed", 2**63), ("seed", "x")])
+def test_top_p_and_seed_out_of_range_are_400_naming_them(gateway, param, value):
+    with pytest.raises(openai.BadRequestError) as e:
+        client(gateway).chat.completions.create(model="", messages=[{"role": "user", "content": "x"}],
+                                                **{param: value})
+    assert e.value.body["param"] == param and e.value.body["code"] == "invalid_request"
+    answer = client(gateway).chat.completions.create(model="", messages=[{"role": "user", "content": "x"}],
+                                                     top_p=0.5, seed=-7)  # in range: honoured (echo ignores them)
     assert answer.choices[0].message.content == "echo: x"
 
 
@@ -356,7 +369,7 @@ def test_a_llama_worker_says_why_it_stopped_and_names_its_model(tmp_path):
                                                              "MTOR_LLAMA_MODEL": str(model)})
         ai = client(cluster.gateway(realm))
         listed = {m.id: m for m in ai.models.list().data}
-        assert list(listed) == ["tiny-llama"] and listed["tiny-llama"].mtor_kinds == ["chat"]
+        assert list(listed) == ["tiny-llama"] and "chat" in listed["tiny-llama"].mtor_kinds  # (and embed)
         raw = ai.chat.completions.with_raw_response.create(
             model="tiny-llama", messages=[{"role": "user", "content": "Say it."}], max_tokens=3, temperature=0)
         cut = raw.parse()
@@ -364,6 +377,18 @@ def test_a_llama_worker_says_why_it_stopped_and_names_its_model(tmp_path):
         assert cut.model == "tiny-llama"
         recorded = intent(realm, raw.headers["x-mtor-intent-id"]).result.text
         assert recorded.finish_reason == intent_pb2.FINISH_REASON_LENGTH  # llama.cpp's word, not a guess
+        assert 0 < cut.usage.prompt_tokens == recorded.prompt_tokens  # the templated prompt, as llama.cpp read it
+        assert cut.usage.total_tokens == cut.usage.prompt_tokens + 3
+
+        def sampled(**kwargs) -> str:
+            return ai.chat.completions.create(model="tiny-llama", messages=[{"role": "user", "content": "Say it."}],
+                                              max_tokens=8, **kwargs).choices[0].message.content
+
+        # seed reaches llama.cpp: the same seed samples the same answer; top_p does too: so small a nucleus
+        # holds only the likeliest token, so any seed at temperature 1 answers what greedy decoding does
+        assert sampled(temperature=1.0, seed=1) == sampled(temperature=1.0, seed=1) != sampled(temperature=1.0, seed=2)
+        greedy = sampled(temperature=0)
+        assert sampled(temperature=1.0, top_p=1e-6, seed=1) == sampled(temperature=1.0, top_p=1e-6, seed=2) == greedy
     finally:
         cluster.stop()
 

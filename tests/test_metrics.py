@@ -93,7 +93,7 @@ def test_the_endpoint_counts_intents_by_kind_and_outcome(cluster):
     outcomes = {(s["kind"], s["outcome"]): v for name, s, v in after.samples if name == "mtor_intents_total"}
     assert {k: v for k, v in outcomes.items() if v} == {("chat", "succeeded"): 3, ("chat", "failed"): 1,
                                                         ("chat", "cancelled"): 1, ("speak", "succeeded"): 2}
-    assert len(outcomes) == 18  # six kinds x three outcomes, zeros included
+    assert len(outcomes) == 21  # seven kinds x three outcomes, zeros included
     assert [(s["kind"], s["code"], v) for name, s, v in after.samples
             if name == "mtor_intent_errors_total"] == [("chat", "INTERNAL", 1)]
 

@@ -118,8 +118,8 @@ def test_up_serves_chat_transcribe_and_speak_with_the_starter_models(tmp_path: P
         address = str(wait_until(lambda: (m := re.search(r"listening on (\S+)", proc.output())) and m.group(1),
                                  30, what="the realm"))
         realm = Realm(proc, address, tmp_path / "data")
-        wait_until(lambda: {k.kind for k in realm.describe().kinds} == {1, 2, 3}, 120, interval=0.5,
-                   what="chat, transcribe and speak to be served")
+        wait_until(lambda: {k.kind for k in realm.describe().kinds} == {1, 2, 3, 7}, 120, interval=0.5,
+                   what="chat, transcribe, speak and embed to be served")
         with Client(address) as client:
             assert client.chat("Say hello.", max_tokens=8, timeout=120).text.strip()
     finally:

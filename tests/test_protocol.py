@@ -61,6 +61,9 @@ BAD_INTENTS = [
     (intent_pb2.IntentRequest(imagine=intent_pb2.ImagineRequest(prompt="cat", width=100000)), "imagine.width"),
     (intent_pb2.IntentRequest(vision=intent_pb2.VisionRequest(prompt="what?")), "vision.image is empty"),
     (intent_pb2.IntentRequest(chat=intent_pb2.ChatRequest(prompt="hi"), request_id="x" * 500), "request_id"),
+    (intent_pb2.IntentRequest(embed=intent_pb2.EmbedRequest()), "embed.texts is empty"),
+    (intent_pb2.IntentRequest(embed=intent_pb2.EmbedRequest(texts=["fine", "  "])), "embed.texts[1] is empty"),
+    (intent_pb2.IntentRequest(embed=intent_pb2.EmbedRequest(texts=["x"] * 2049)), "embed.texts has 2049 texts"),
 ]
 
 

@@ -80,7 +80,7 @@ def test_a_configured_name_is_the_model_name(model: Path, cluster: Cluster):
     realm = cluster.realm()
     cluster.worker(realm, "named", backends="llama",
                    env={**LLAMA, "MTOR_LLAMA_MODEL": str(model), "MTOR_LLAMA_NAME": "tiny-chat"})
-    assert [list(k.models) for k in realm.describe().kinds] == [["tiny-chat"]]
+    assert [(k.kind, list(k.models)) for k in realm.describe().kinds] == [(1, ["tiny-chat"]), (7, ["tiny-chat"])]
     with Client(realm.address) as client:
         assert client.chat(PROMPT, model="tiny-chat", max_tokens=4, timeout=60).model == "tiny-chat"
 

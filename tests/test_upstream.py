@@ -1,5 +1,5 @@
 """OpenAI-compatible engines join the realm as workers: the upstream backend
-against real servers on 127.0.0.1: llama.cpp's (llama_cpp.server) for chat,
+against real servers on 127.0.0.1: llama.cpp's (llama_cpp.server) for chat and embed,
 faster-whisper-server for transcribe and loudness-tts for speak, each with a
 starter model."""
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pytest
 from conftest import Cluster
 from harness import Realm, wait_until
 from mtor_client import Client, Delta, Finished, Internal, InvalidArgument
+from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker import media, starter
 
@@ -88,6 +89,18 @@ def test_chat_streams_through_the_upstream_engine(realm):
     assert result.worker == "vllm-box" and result.model == "smollm2" and result.text.strip()
     deltas = [e.text for e in events if isinstance(e, Delta)]
     assert len(deltas) > 1 and "".join(deltas) == result.text and isinstance(events[-1], Finished)
+
+
+def test_top_p_and_seed_reach_the_upstream_engine(realm):
+    def answer(**sampling) -> str:
+        request = intent_pb2.IntentRequest(model="smollm2", chat=intent_pb2.ChatRequest(
+            prompt="Tell me a story.", max_tokens=12, temperature=1.0, **sampling))
+        with Client(realm.address) as client:
+            return "".join(e.text for e in client.submit(request, timeout=120) if isinstance(e, Delta))
+
+    assert answer(seed=3) == answer(seed=3)  # the engine sampled with the seed sent
+    # so small a nucleus holds only the likeliest token: any seed answers the same
+    assert answer(top_p=1e-6, seed=1) == answer(top_p=1e-6, seed=2)
 
 
 def test_an_upstream_failure_is_reported_and_the_worker_keeps_serving(realm):
@@ -193,3 +206,50 @@ def test_bad_input_is_reported_clearly_and_the_workers_keep_serving(media_realm,
         assert "answered 400: No voice called 'no-such-voice'" in e.value.message
         assert len(words(client.transcribe(spoken, timeout=120).text) & words(SENTENCE)) >= 6
         assert client.speak("Still here.", timeout=60).wav.startswith(b"RIFF")
+
+
+@pytest.fixture(scope="module")
+def embed_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realm]:
+    """llama.cpp's server in embedding mode twice: with the GGUF's pooling overridden to mean, as one serves a
+    chat model for embeddings, and as it is (SmolLM2's own pooling is none: a vector per token)."""
+    root = tmp_path_factory.mktemp("embed-engine")
+    engines, urls = [], []
+    cluster = Cluster(root / "cluster")
+    try:
+        for alias, extra in (("smollm2-embed", ["--kv_overrides", "llama.pooling_type=int:1"]),
+                             ("smollm2-tokens", [])):
+            port = free_port()
+            engines.append(serve(["-m", "llama_cpp.server", "--model", str(starter.chat_model()), "--model_alias",
+                                  alias, "--embedding", "true", *extra, "--n_threads", "1", "--host", "127.0.0.1",
+                                  "--port", str(port)], root / f"{alias}.log", "Uvicorn running", port))
+            urls.append(next(engines[-1]))
+        realm = cluster.realm()
+        for name, url in zip(("embed-box", "token-box"), urls):
+            cluster.worker(realm, name, backends="upstream", env={"MTOR_UPSTREAM_URL": url,
+                                                                 "MTOR_UPSTREAM_KINDS": "embed"})
+        yield realm
+    finally:
+        cluster.stop()
+        for engine in engines:
+            engine.close()
+
+
+def test_embed_goes_through_the_upstream_engine(embed_realm):
+    assert [(k.kind, sorted(k.models)) for k in embed_realm.describe().kinds] == [
+        (7, ["smollm2-embed", "smollm2-tokens"])]
+    texts = ["The cat sits on the mat.", "A kitten is resting on a rug.", "Stock markets fell sharply today."]
+    with Client(embed_realm.address) as client:
+        result = client.embed(texts, model="smollm2-embed", timeout=120)
+        alone = client.embed(texts[1], model="smollm2-embed", timeout=120)
+        with pytest.raises(Internal) as e:  # told what is wrong, not handed a vector per token
+            client.embed(texts, model="smollm2-tokens", timeout=120)
+        assert "a vector per token, not per text" in e.value.message
+    assert (result.kind, result.model, result.worker) == ("embed", "smollm2-embed", "embed-box")
+    assert result.dimensions == 576 and [len(v) for v in result.vectors] == [576] * 3
+    assert result.prompt_tokens >= len(" ".join(texts).split())  # the engine's own count
+
+    def cosine(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+        return sum(x * y for x, y in zip(a, b)) / (sum(x * x for x in a) * sum(y * y for y in b)) ** 0.5
+
+    assert cosine(result.vectors[0], result.vectors[1]) > cosine(result.vectors[0], result.vectors[2])
+    assert cosine(alone.vectors[0], result.vectors[1]) > 0.999  # in order: the second vector is the second text's

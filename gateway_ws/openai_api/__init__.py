@@ -9,7 +9,7 @@ from mtor_client._proto.mtor.v1 import intent_pb2
 from mtor_server.config import GatewaySection
 
 from ..link import RealmLink
-from . import answers, errors
+from . import answers, embeddings, errors
 from .errors import ApiError
 from .models import list_models
 from .params import ChatBody, CompletionBody, parse
@@ -70,4 +70,16 @@ def router(cfg: GatewaySection, link: Callable[[], RealmLink]) -> APIRouter:
     async def completions(request: Request) -> Response:
         return await complete(request, parse(await read_body(request), CompletionBody), answers.COMPLETION)
 
+    @api.post("/embeddings")
+    async def create_embeddings(request: Request) -> Response:
+        body = embeddings.parse(await read_body(request))
+        submission = await Submission.open(link(), bearer(request), embeddings.intent(body))
+        try:
+            return await answers.unless_disconnected(request, embeddings.answer(submission, body))
+        finally:
+            submission.abandon()  # the caller left, or the call broke: nothing runs on unseen
+
+    from . import audio, images  # here: they use this module's bearer and read_body
+    audio.add_routes(api, link)
+    images.add_routes(api, link)
     return api

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from mtor_client._proto.mtor.v1 import intent_pb2
 from starlette.types import Receive, Scope, Send
 
+from ..link import RealmLink
 from .errors import ApiError, from_number
 from .params import CommonBody
 from .submission import Submission
@@ -65,12 +66,13 @@ def finish_reason(output: intent_pb2.TextOutput, limit: int | None) -> str:
 
 
 def usage(output: intent_pb2.TextOutput) -> dict[str, int]:
-    """Tokens as the backend counted them; mtor.v1 carries no prompt token count yet, so that one is 0."""
-    return {"prompt_tokens": 0, "completion_tokens": output.tokens, "total_tokens": output.tokens}
+    """Tokens as the backend counted them (0 where it does not count them)."""
+    return {"prompt_tokens": output.prompt_tokens, "completion_tokens": output.tokens,
+            "total_tokens": output.prompt_tokens + output.tokens}
 
 
-async def whole(submission: Submission, body: CommonBody, shape: Shape) -> JSONResponse:
-    """Wait for the result; a failed intent answers with its status."""
+async def outcome(submission: Submission) -> intent_pb2.IntentResult:
+    """The intent's result, once it comes; a failed intent raises its status as an ApiError."""
     result: intent_pb2.IntentResult | None = None
     async for event in submission.events():
         if event.HasField("failed"):
@@ -80,13 +82,33 @@ async def whole(submission: Submission, body: CommonBody, shape: Shape) -> JSONR
     if result is None:
         raise ApiError(502, "the realm ended the intent's stream without an outcome", type="server_error",
                        code="bad_gateway")
+    return result
+
+
+def mtor_headers(submission: Submission, result: intent_pb2.IntentResult) -> dict[str, str]:
+    """What MTOR adds to a whole answer: the intent, and the worker and realm that served it."""
+    return {INTENT_HEADER: submission.intent_id, "x-mtor-worker": result.worker, "x-mtor-realm": result.realm}
+
+
+async def result_for(request: Request, link: RealmLink, token: str | None,
+                     intent: intent_pb2.IntentRequest) -> tuple[Submission, intent_pb2.IntentResult]:
+    """Submit `intent` and wait for its result (a whole answer); a client that leaves first cancels it."""
+    submission = await Submission.open(link, token, intent)
+    try:
+        return submission, await unless_disconnected(request, outcome(submission))
+    finally:
+        submission.abandon()  # a no-op once the intent has ended
+
+
+async def whole(submission: Submission, body: CommonBody, shape: Shape) -> JSONResponse:
+    """Wait for the result; a failed intent answers with its status."""
+    result = await outcome(submission)
     output = result.text
     choice = shape.choice(output.text, finish_reason(output, body.limit))
     answer = {"id": shape.id_prefix + submission.intent_id, "object": shape.object, "created": int(time.time()),
               "model": result.model or body.model, "choices": [choice], "usage": usage(output),
               "system_fingerprint": None}
-    return JSONResponse(answer, headers={INTENT_HEADER: submission.intent_id, "x-mtor-worker": result.worker,
-                                         "x-mtor-realm": result.realm})
+    return JSONResponse(answer, headers=mtor_headers(submission, result))
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:

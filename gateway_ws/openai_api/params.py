@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import bad_request, unsupported
 
 # Parameters OpenAI defines that MTOR cannot honour, each with the test of its neutral value (which asks
-# for nothing MTOR lacks, so it is accepted). top_p and seed need ChatRequest fields mtor.v1 lacks yet.
+# for nothing MTOR lacks, so it is accepted).
 _NEUTRAL: dict[str, Callable[[Any], bool]] = {
     "n": lambda v: v in (None, 1),
     "best_of": lambda v: v in (None, 1),
@@ -23,8 +23,6 @@ _NEUTRAL: dict[str, Callable[[Any], bool]] = {
     "top_logprobs": lambda v: v in (None, 0),
     "echo": lambda v: v in (None, False),
     "suffix": lambda v: v in (None, ""),
-    "top_p": lambda v: v in (None, 1, 1.0),
-    "seed": lambda v: v is None,
     "frequency_penalty": lambda v: v in (None, 0, 0.0),
     "presence_penalty": lambda v: v in (None, 0, 0.0),
     "logit_bias": lambda v: not v,
@@ -59,6 +57,8 @@ class CommonBody(BaseModel):
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=0)
     temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    seed: int | None = Field(None, ge=-2**63, lt=2**63)
     stop: str | list[str] | None = None
 
     @property
@@ -70,6 +70,10 @@ class CommonBody(BaseModel):
         request = intent_pb2.ChatRequest(max_tokens=self.limit or 0)
         if self.temperature is not None:
             request.temperature = self.temperature
+        if self.top_p is not None:
+            request.top_p = self.top_p
+        if self.seed is not None:
+            request.seed = self.seed
         if self.stop:
             request.stop.extend([self.stop] if isinstance(self.stop, str) else self.stop)
         return request
@@ -123,18 +127,28 @@ class CompletionBody(CommonBody):
         return request
 
 
-Body = TypeVar("Body", bound=CommonBody)
+Model = TypeVar("Model", bound=BaseModel)
 
 
-def parse(raw: bytes, model: type[Body]) -> Body:
+def parse(raw: bytes, model: type[Model], neutral: dict[str, Callable[[Any], bool]] | None = None,
+          dropped: set[str] | None = None) -> Model:
     """The body as `model`, or a 400 naming what is wrong: not JSON, a bad field, or a parameter MTOR
-    cannot honour."""
+    cannot honour. `neutral` and `dropped` judge the keys `model` does not name (chat's by default)."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise bad_request(f"the request body is not valid JSON: {e}", code="invalid_json") from None
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object", code="invalid_json")
+    return check(data, model, neutral, dropped)
+
+
+def check(data: dict[str, Any], model: type[Model], neutral: dict[str, Callable[[Any], bool]] | None = None,
+          dropped: set[str] | None = None) -> Model:
+    """`data` (a JSON body, or an upload's form fields) as `model`; its other keys must be in `dropped`, or
+    in `neutral` at their neutral value, else a 400 naming them."""
+    neutral = _NEUTRAL if neutral is None else neutral
+    dropped = _DROPPED if dropped is None else dropped
     try:
         body = model.model_validate(data)
     except ValidationError as e:
@@ -142,10 +156,10 @@ def parse(raw: bytes, model: type[Body]) -> Body:
         param = ".".join(str(p) for p in first["loc"]) or None
         raise bad_request(f"invalid {param or 'body'}: {first['msg']}", param) from None
     for key, value in (body.model_extra or {}).items():
-        if key in _DROPPED:
+        if key in dropped:
             continue
-        if key not in _NEUTRAL:
+        if key not in neutral:
             raise bad_request(f"unrecognized request argument {key!r}", key, code="unknown_parameter")
-        if not _NEUTRAL[key](value):
+        if not neutral[key](value):
             raise unsupported(key)
     return body

@@ -46,6 +46,8 @@ def prompt_text(request: intent_pb2.IntentRequest) -> str:
         return request.speak.text
     if which in ("imagine", "vision"):
         return getattr(request, which).prompt
+    if which == "embed":
+        return " ".join(request.embed.texts)
     return ""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import concurrent.futures
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,19 @@ def finish_reason(name: str | None) -> int:
     as mtor.v1's FinishReason; UNSPECIFIED for none or any other."""
     return {"stop": intent_pb2.FINISH_REASON_STOP,
             "length": intent_pb2.FINISH_REASON_LENGTH}.get(name or "", intent_pb2.FINISH_REASON_UNSPECIFIED)
+
+
+def embeddings(vectors: list[list[float]], prompt_tokens: int, who: str) -> intent_pb2.Embeddings:
+    """An embed intent's output: the vectors, all of one length and every value finite (the realm refuses a
+    message with a NaN or an infinity in it), or INTERNAL naming `who` when a model gave otherwise."""
+    sizes = {len(v) for v in vectors}
+    if len(sizes) != 1 or 0 in sizes:
+        raise BackendError(grpc.StatusCode.INTERNAL, f"{who}: vectors of lengths {sorted(sizes)}; expected one "
+                           "length, above 0")
+    if not all(math.isfinite(x) for v in vectors for x in v):
+        raise BackendError(grpc.StatusCode.INTERNAL, f"{who}: the model gave a NaN or an infinity in a vector")
+    return intent_pb2.Embeddings(vectors=[intent_pb2.Embedding(values=v) for v in vectors], dimensions=sizes.pop(),
+                                 prompt_tokens=prompt_tokens)
 
 
 DeltaSink = Callable[[intent_pb2.Delta], None]

@@ -6,21 +6,26 @@ Outputs:
              message's content), streamed as word chunks ("echo: ", "hello ",
              "world"); tokens = number of chunks. The deltas joined equal the text.
              A max_tokens below the number of chunks cuts the answer there
-             (finish_reason LENGTH); otherwise finish_reason is STOP.
+             (finish_reason LENGTH); otherwise finish_reason is STOP. prompt_tokens
+             = words in the prompt (with `messages`, in all of their contents).
   vision     TextOutput "echo: <prompt> (<n> bytes of image)", prompt default
              "Describe this image in detail", streamed like chat.
   transcribe Transcript "echo: <n> bytes of audio", language = the request's or
              "en", one segment 0..duration (duration from the WAV header, else 0).
+             With task TRANSLATE: "echo: <n> bytes of audio, in English", language "en";
+             with a prompt, " (prompt: <prompt>)" follows.
   speak      Audio: 16-bit mono 16 kHz WAV, 0.1 s of a quiet 440 Hz sine per word.
   imagine    Image: a solid-colour PNG, width x height (0 means 512), colour
              from sha256 of the seed; the seed is echoed (random if unset);
              one progress delta per step (steps 0 means 4).
+  embed      Embeddings: one 16-dimensional unit vector per text, from sha256 of
+             the text (equal texts, equal vectors); prompt_tokens = words in all.
 The model in each result is the requested one, or "echo" if none was named.
 
 `echo_delay_s` (settings) pauses before every streamed chunk and every imagine
 step, to simulate generation speed.
 
-Test hooks, in the text of chat, vision, imagine and speak requests:
+Test hooks, in the text of chat, vision, imagine and speak requests (embed: its first text):
   "!fail ..."     fails with INTERNAL "echo: asked to fail".
   "!sleep 2.5 ..." sleeps that many seconds (cancellable) before answering.
 Empty chat prompt/messages or empty speak text fail with INVALID_ARGUMENT.
@@ -30,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import math
 import random
 import re
 
@@ -38,7 +44,7 @@ from mtor_client import kinds
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker import media
-from mtor_worker.backends.base import Backend, BackendError, Capability, Job
+from mtor_worker.backends.base import Backend, BackendError, Capability, Job, embeddings
 
 SPEAK_SAMPLE_RATE = 16000
 SPEAK_SECONDS_PER_WORD = 0.1
@@ -46,6 +52,7 @@ MAX_IMAGE_SIDE = 4096
 DEFAULT_IMAGE_SIDE = 512
 DEFAULT_STEPS = 4
 DEFAULT_VISION_PROMPT = "Describe this image in detail"
+EMBED_DIMENSIONS = 16
 
 _SLEEP = re.compile(r"!sleep\s+(\S+)")
 
@@ -59,6 +66,14 @@ def _word_tone() -> bytes:
 def _chunks(text: str) -> list[str]:
     """Word chunks that keep their trailing spaces, so they join back to `text`."""
     return re.findall(r"\S+\s*", text)
+
+
+def embed_vector(text: str) -> list[float]:
+    """The echo embedding of `text`: EMBED_DIMENSIONS values from its sha256, scaled to length 1."""
+    digest = hashlib.sha256(text.encode()).digest()
+    raw = [(digest[i] - 127.5) / 127.5 for i in range(EMBED_DIMENSIONS)]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [v / norm for v in raw]
 
 
 def _seed_colour(seed: int) -> tuple[int, int, int]:
@@ -81,6 +96,7 @@ class EchoBackend(Backend):
             "transcribe": self._transcribe,
             "speak": self._speak,
             "imagine": self._imagine,
+            "embed": self._embed,
         }.get(job.kind)
         if handler is None:
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, f"echo: cannot serve kind {job.kind!r}")
@@ -95,12 +111,16 @@ class EchoBackend(Backend):
         if chat.messages:
             users = [m.content for m in chat.messages if m.role == "user"]
             prompt = users[-1] if users else ""
+            read = sum(len(m.content.split()) for m in chat.messages)
         else:
             prompt = chat.prompt
+            read = len(prompt.split())
         if not prompt.strip():
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "echo: empty prompt")
         await self._hooks(job, prompt)
-        return await self._stream_text(job, f"echo: {prompt}", chat.max_tokens)
+        result = await self._stream_text(job, f"echo: {prompt}", chat.max_tokens)
+        result.text.prompt_tokens = read
+        return result
 
     async def _vision(self, job: Job) -> intent_pb2.IntentResult:
         vision = job.request.vision
@@ -113,10 +133,15 @@ class EchoBackend(Backend):
         request = job.request.transcribe
         duration = media.wav_duration(request.audio) or 0.0
         text = f"echo: {len(request.audio)} bytes of audio"
+        translate = request.task == intent_pb2.TRANSCRIBE_TASK_TRANSLATE
+        if translate:
+            text += ", in English"
+        if request.prompt:
+            text += f" (prompt: {request.prompt})"
         job.emit_progress(1.0)
         return intent_pb2.IntentResult(transcript=intent_pb2.Transcript(
             text=text,
-            language=request.language or "en",
+            language="en" if translate else request.language or "en",
             segments=[intent_pb2.TranscriptSegment(start_s=0.0, end_s=duration, text=text)],
             duration_s=duration,
         ))
@@ -148,6 +173,14 @@ class EchoBackend(Backend):
         # Compressing a large image takes a while; keep it off the event loop.
         png = await asyncio.to_thread(media.encode_png_solid, width, height, _seed_colour(seed))
         return intent_pb2.IntentResult(image=intent_pb2.Image(png=png, width=width, height=height, seed=seed))
+
+    async def _embed(self, job: Job) -> intent_pb2.IntentResult:
+        texts = list(job.request.embed.texts)
+        if not texts or not all(t.strip() for t in texts):
+            raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "echo: empty text to embed")
+        await self._hooks(job, texts[0])
+        return intent_pb2.IntentResult(embeddings=embeddings([embed_vector(t) for t in texts],
+                                                             sum(len(t.split()) for t in texts), "echo"))
 
     # -------------------------------------------------------------- helpers --
 

@@ -1,4 +1,4 @@
-"""chat, transcribe, speak and imagine through any OpenAI-compatible HTTP
+"""chat, transcribe, speak, imagine and embed through any OpenAI-compatible HTTP
 server (vLLM, Ollama, LocalAI, the llama.cpp server, faster-whisper-server...),
 so that existing engines and clusters join a realm as workers.
 
@@ -6,9 +6,11 @@ so that existing engines and clusters join a realm as workers.
 for it: chat -> /chat/completions, its tokens streamed back over server-sent
 events as text deltas; transcribe -> /audio/transcriptions (or
 /audio/translations), as verbose_json for the timed segments; speak ->
-/audio/speech as a WAV; imagine -> /images/generations as a base64 PNG. Fields
-OpenAI's API has no name for (beam size, VAD, negative prompt, steps, guidance,
-seed) are not sent. HTTP is the standard library's, run in the backend's
+/audio/speech as a WAV; imagine -> /images/generations as a base64 PNG;
+embed -> /embeddings as floats (a vector per text: a server that sends one per
+token, a model without pooling, is reported as such). Fields OpenAI's API has
+no name for (beam size, VAD, negative prompt, steps, guidance,
+an image's seed) are not sent. HTTP is the standard library's, run in the backend's
 threads.
 """
 from __future__ import annotations
@@ -29,13 +31,14 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_worker import media
-from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, finish_reason
+from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, embeddings, finish_reason
 
 log = logging.getLogger("mtor.worker")
 
 # The model name sent when neither the caller nor the config names one and the
 # server lists none: OpenAI's own, which self-hosted servers accept or ignore.
-DEFAULT_MODEL = {"chat": "", "transcribe": "whisper-1", "speak": "tts-1", "imagine": "dall-e-2"}
+DEFAULT_MODEL = {"chat": "", "transcribe": "whisper-1", "speak": "tts-1", "imagine": "dall-e-2",
+                 "embed": "text-embedding-3-small"}
 # First bytes of each container: OpenAI-compatible servers pick a decoder by the file name's extension.
 CONTAINERS = {b"RIFF": "wav", b"\x1aE\xdf\xa3": "webm", b"OggS": "ogg", b"fLaC": "flac", b"ID3": "mp3"}
 BUSY = (502, 503, 504)  # the upstream (or a proxy before it) cannot answer now: another worker may
@@ -59,7 +62,8 @@ class UpstreamBackend(BlockingBackend):
         self.models: list[str] = list(getattr(options, "models", []))
         self._problem = ""
         self._serve: dict[str, Callable[[Job], intent_pb2.IntentResult]] = {
-            "chat": self._chat, "transcribe": self._transcribe, "speak": self._speak, "imagine": self._imagine}
+            "chat": self._chat, "transcribe": self._transcribe, "speak": self._speak, "imagine": self._imagine,
+            "embed": self._embed}
 
     def capabilities(self) -> list[Capability]:
         return [Capability(kind=kind, models=self.models) for kind in self.kinds]
@@ -97,15 +101,22 @@ class UpstreamBackend(BlockingBackend):
         messages = [{"role": m.role, "content": m.content} for m in chat.messages] or \
             [{"role": "user", "content": chat.prompt}]
         model = self._model(job)
-        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
+        # include_usage: the prompt's token count, in a last chunk, where the server counts it
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": True,
+                                "stream_options": {"include_usage": True}}
         if chat.max_tokens:
             body["max_tokens"] = chat.max_tokens
         if chat.HasField("temperature"):
             body["temperature"] = chat.temperature
         if chat.stop:
             body["stop"] = list(chat.stop)
+        if chat.HasField("top_p"):
+            body["top_p"] = chat.top_p
+        if chat.HasField("seed"):
+            body["seed"] = chat.seed
         pieces: list[str] = []
         reason: str | None = None
+        prompt_tokens = 0
         with self._request("POST", "/chat/completions", body) as response:
             for event in response.events():
                 if job.cancelled.is_set():
@@ -113,11 +124,13 @@ class UpstreamBackend(BlockingBackend):
                 choices = event.get("choices") or [{}]
                 text = (choices[0].get("delta") or {}).get("content") or ""
                 reason = choices[0].get("finish_reason") or reason
+                prompt_tokens = int((event.get("usage") or {}).get("prompt_tokens") or prompt_tokens)
                 if text:
                     pieces.append(text)
                     job.emit_text(text)
         return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces),
-                                                                  finish_reason=finish_reason(reason)),
+                                                                  finish_reason=finish_reason(reason),
+                                                                  prompt_tokens=prompt_tokens),
                                        model=model)
 
     def _transcribe(self, job: Job) -> intent_pb2.IntentResult:
@@ -127,6 +140,10 @@ class UpstreamBackend(BlockingBackend):
         fields = {"model": model, "response_format": "verbose_json"}  # verbose: with timed segments
         if request.language and not translate:
             fields["language"] = request.language
+        if request.prompt:
+            fields["prompt"] = request.prompt
+        if request.temperature:
+            fields["temperature"] = f"{request.temperature:g}"
         path = "/audio/translations" if translate else "/audio/transcriptions"
         answer = self._request("POST", path, form=(fields, f"audio.{_container(request)}", request.audio)).json()
         out = intent_pb2.Transcript(text=str(answer.get("text", "")).strip(),
@@ -166,6 +183,27 @@ class UpstreamBackend(BlockingBackend):
         job.emit_progress(1.0)
         # no seed: OpenAI's API takes none, so the picture cannot be repeated by one
         return intent_pb2.IntentResult(image=intent_pb2.Image(png=png, width=width, height=height), model=model)
+
+    def _embed(self, job: Job) -> intent_pb2.IntentResult:
+        texts = list(job.request.embed.texts)
+        if not texts:
+            raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "upstream: embed.texts is empty")
+        model = self._model(job)
+        answer = self._request("POST", "/embeddings", {"model": model, "input": texts,
+                                                        "encoding_format": "float"}).json()
+        try:
+            data = sorted(answer["data"], key=lambda d: int(d.get("index", 0)))
+            if any(isinstance(d["embedding"][0], list) for d in data if d["embedding"]):
+                raise BackendError(grpc.StatusCode.INTERNAL, "upstream sent a vector per token, not per text: "
+                                   "its model has no pooling (llama.cpp's llama-server takes --pooling mean)")
+            vectors = [[float(v) for v in d["embedding"]] for d in data]
+        except (KeyError, TypeError, ValueError) as e:
+            raise BackendError(grpc.StatusCode.INTERNAL, f"upstream sent no float vectors in data[].embedding: "
+                               f"{type(e).__name__}: {e}") from None
+        if len(vectors) != len(texts):
+            raise BackendError(grpc.StatusCode.INTERNAL, f"upstream sent {len(vectors)} vectors for {len(texts)} texts")
+        tokens = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
+        return intent_pb2.IntentResult(embeddings=embeddings(vectors, tokens, f"upstream {self.url}"), model=model)
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *,
                  form: tuple[dict[str, str], str, bytes] | None = None) -> "_Response":

@@ -53,15 +53,20 @@ class WhisperBackend(ModelBackend):
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "whisper: the audio holds no samples")
         model = self.model()
         translate = request.task == intent_pb2.TRANSCRIBE_TASK_TRANSLATE
+        sampling: dict[str, Any] = {}
+        if request.temperature:  # else faster-whisper's fallback: greedy first, hotter where decoding fails
+            sampling["temperature"] = request.temperature
         segments, info = model.transcribe(
             audio, language=request.language or None, task="translate" if translate else "transcribe",
             beam_size=request.beam_size or getattr(self.options, "beam_size", 5),
             vad_filter=request.vad_filter if request.HasField("vad_filter")
-            else getattr(self.options, "vad_filter", True))
+            else getattr(self.options, "vad_filter", True), initial_prompt=request.prompt or None, **sampling)
         out = intent_pb2.Transcript(language=info.language, duration_s=info.duration)
         for segment in segments:  # a generator: decoding happens as we iterate
             job.raise_if_cancelled()
-            out.segments.add(start_s=segment.start, end_s=segment.end, text=segment.text.strip())
+            # Whisper's timestamps can run past the audio (tiny.en does, given a prompt): none ends after it
+            end = min(segment.end, info.duration) if info.duration else segment.end
+            out.segments.add(start_s=min(segment.start, end), end_s=end, text=segment.text.strip())
             if info.duration:
                 job.emit_progress(min(0.99, segment.end / info.duration))
         out.text = " ".join(s.text for s in out.segments)

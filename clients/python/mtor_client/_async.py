@@ -35,6 +35,7 @@ from mtor_client.types import (
     AudioResult,
     ChatMessage,
     ConversationResult,
+    EmbeddingsResult,
     Event,
     Failed,
     Finished,
@@ -386,6 +387,19 @@ class AsyncClient:
             request_id=request_id or new_request_id(),
         )
         return conv.expect_result(await self._run(request, timeout, on_event), TextResult)
+
+    async def embed(
+        self,
+        texts: str | Iterable[str],
+        *,
+        model: str = "",
+        timeout: float | None = None,
+        request_id: str = "",
+        on_event: OnEvent | None = None,
+    ) -> EmbeddingsResult:
+        """Embed one text or several: one vector per text, in order (`result.vectors`)."""
+        request = conv.embed_request(texts, model=model, request_id=request_id or new_request_id())
+        return conv.expect_result(await self._run(request, timeout, on_event), EmbeddingsResult)
 
     async def converse(
         self,

@@ -22,6 +22,7 @@ from mtor_client.types import (
     ChatMessage,
     ConversationResult,
     Delta,
+    EmbeddingsResult,
     Event,
     Failed,
     Finished,
@@ -136,6 +137,7 @@ def result_from_proto(msg: intent_pb2.IntentResult, intent_id: str = "") -> Resu
             intent_pb2.KIND_TRANSCRIBE: "transcript",
             intent_pb2.KIND_SPEAK: "audio",
             intent_pb2.KIND_IMAGINE: "image",
+            intent_pb2.KIND_EMBED: "embeddings",
         }.get(msg.kind, "text")
     if output == "transcript":
         t = msg.transcript
@@ -161,6 +163,10 @@ def result_from_proto(msg: intent_pb2.IntentResult, intent_id: str = "") -> Resu
         return ImageResult(
             bytes(i.png), width=i.width, height=i.height, seed=i.seed, **common
         )
+    if output == "embeddings":
+        e = msg.embeddings
+        return EmbeddingsResult(tuple(tuple(v.values) for v in e.vectors), dimensions=e.dimensions,
+                                prompt_tokens=e.prompt_tokens, **common)
     return TextResult(msg.text.text, tokens=msg.text.tokens, **common)
 
 
@@ -201,6 +207,14 @@ def result_to_proto(result: Result) -> intent_pb2.IntentResult:
         msg.image.CopyFrom(
             intent_pb2.Image(
                 png=result.png, width=result.width, height=result.height, seed=result.seed
+            )
+        )
+    elif isinstance(result, EmbeddingsResult):
+        msg.embeddings.CopyFrom(
+            intent_pb2.Embeddings(
+                vectors=[intent_pb2.Embedding(values=v) for v in result.vectors],
+                dimensions=result.dimensions,
+                prompt_tokens=result.prompt_tokens,
             )
         )
     else:
@@ -564,6 +578,26 @@ def vision_request(
     return req
 
 
+def embed_request(
+    texts: str | Iterable[str],
+    *,
+    model: str = "",
+    request_id: str = "",
+) -> intent_pb2.IntentRequest:
+    """An embed intent: one text, or several (one vector each, in order)."""
+    items = [texts] if isinstance(texts, str) else list(texts)
+    if not items:
+        raise ValueError("give at least one text to embed")
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] must be str, not {type(text).__name__}")
+        if not text.strip():
+            raise ValueError(f"texts[{i}] is empty")
+    req = _intent(model, request_id)
+    req.embed.texts.extend(items)
+    return req
+
+
 def converse_request(
     audio: bytes,
     *,
@@ -600,7 +634,8 @@ def converse_request(
     return req
 
 
-_R = TypeVar("_R", TextResult, TranscriptResult, AudioResult, ImageResult, ConversationResult)
+_R = TypeVar("_R", TextResult, TranscriptResult, AudioResult, ImageResult, ConversationResult,
+             EmbeddingsResult)
 
 
 def expect_result(result: Result, cls: type[_R]) -> _R:

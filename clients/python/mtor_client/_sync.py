@@ -34,6 +34,7 @@ from mtor_client.types import (
     AudioResult,
     ChatMessage,
     ConversationResult,
+    EmbeddingsResult,
     Event,
     Failed,
     Finished,
@@ -360,6 +361,19 @@ class Client:
             request_id=request_id or new_request_id(),
         )
         return conv.expect_result(self._run(request, timeout, on_event), TextResult)
+
+    def embed(
+        self,
+        texts: str | Iterable[str],
+        *,
+        model: str = "",
+        timeout: float | None = None,
+        request_id: str = "",
+        on_event: OnEvent | None = None,
+    ) -> EmbeddingsResult:
+        """Embed one text or several: one vector per text, in order (`result.vectors`)."""
+        request = conv.embed_request(texts, model=model, request_id=request_id or new_request_id())
+        return conv.expect_result(self._run(request, timeout, on_event), EmbeddingsResult)
 
     def converse(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-WORKER_KINDS: tuple[str, ...] = ("chat", "transcribe", "speak", "imagine", "vision")
+WORKER_KINDS: tuple[str, ...] = ("chat", "transcribe", "speak", "imagine", "vision", "embed")
 """Kinds a worker serves."""
 KINDS: tuple[str, ...] = (*WORKER_KINDS, "converse")
 """Every kind a caller may ask for; converse the realm composes from the others."""

@@ -22,6 +22,7 @@ __all__ = [
     "TranscriptResult",
     "AudioResult",
     "ImageResult",
+    "EmbeddingsResult",
     "Result",
     "Accepted",
     "Queued",
@@ -135,6 +136,15 @@ class ImageResult(_ResultBase):
 
 
 @dataclass(frozen=True)
+class EmbeddingsResult(_ResultBase):
+    """One vector per text embedded, in the order given; every vector has `dimensions` values."""
+
+    vectors: tuple[tuple[float, ...], ...] = field(repr=False)
+    dimensions: int = 0
+    prompt_tokens: int = 0
+
+
+@dataclass(frozen=True)
 class ConversationResult(_ResultBase):
     """A spoken question answered aloud: what was heard, the answer as text, and spoken."""
 
@@ -143,7 +153,8 @@ class ConversationResult(_ResultBase):
     audio: AudioResult
 
 
-Result: TypeAlias = TextResult | TranscriptResult | AudioResult | ImageResult | ConversationResult
+Result: TypeAlias = (TextResult | TranscriptResult | AudioResult | ImageResult | ConversationResult
+                     | EmbeddingsResult)
 
 
 # ----------------------------------------------------------------- events --

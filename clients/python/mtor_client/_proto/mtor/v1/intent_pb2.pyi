@@ -19,6 +19,7 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KIND_IMAGINE: _ClassVar[Kind]
     KIND_VISION: _ClassVar[Kind]
     KIND_CONVERSE: _ClassVar[Kind]
+    KIND_EMBED: _ClassVar[Kind]
 
 class IntentState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ KIND_SPEAK: Kind
 KIND_IMAGINE: Kind
 KIND_VISION: Kind
 KIND_CONVERSE: Kind
+KIND_EMBED: Kind
 INTENT_STATE_UNSPECIFIED: IntentState
 INTENT_STATE_QUEUED: IntentState
 INTENT_STATE_RUNNING: IntentState
@@ -84,34 +86,42 @@ class ChatMessage(_message.Message):
     def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
-    __slots__ = ("prompt", "messages", "max_tokens", "temperature", "stop")
+    __slots__ = ("prompt", "messages", "max_tokens", "temperature", "stop", "top_p", "seed")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     messages: _containers.RepeatedCompositeFieldContainer[ChatMessage]
     max_tokens: int
     temperature: float
     stop: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, prompt: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ...) -> None: ...
+    top_p: float
+    seed: int
+    def __init__(self, prompt: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., top_p: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class TranscribeRequest(_message.Message):
-    __slots__ = ("audio", "format", "language", "task", "beam_size", "vad_filter")
+    __slots__ = ("audio", "format", "language", "task", "beam_size", "vad_filter", "prompt", "temperature")
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     BEAM_SIZE_FIELD_NUMBER: _ClassVar[int]
     VAD_FILTER_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     audio: bytes
     format: AudioFormat
     language: str
     task: TranscribeTask
     beam_size: int
     vad_filter: bool
-    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., language: _Optional[str] = ..., task: _Optional[_Union[TranscribeTask, str]] = ..., beam_size: _Optional[int] = ..., vad_filter: _Optional[bool] = ...) -> None: ...
+    prompt: str
+    temperature: float
+    def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., language: _Optional[str] = ..., task: _Optional[_Union[TranscribeTask, str]] = ..., beam_size: _Optional[int] = ..., vad_filter: _Optional[bool] = ..., prompt: _Optional[str] = ..., temperature: _Optional[float] = ...) -> None: ...
 
 class SpeakRequest(_message.Message):
     __slots__ = ("text", "voice", "text_temperature", "waveform_temperature", "speed")
@@ -179,8 +189,14 @@ class ConverseRequest(_message.Message):
     speak_model: str
     def __init__(self, audio: _Optional[bytes] = ..., format: _Optional[_Union[AudioFormat, str]] = ..., language: _Optional[str] = ..., history: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., voice: _Optional[str] = ..., transcribe_model: _Optional[str] = ..., chat_model: _Optional[str] = ..., speak_model: _Optional[str] = ...) -> None: ...
 
+class EmbedRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class IntentRequest(_message.Message):
-    __slots__ = ("model", "chat", "transcribe", "speak", "imagine", "vision", "converse", "request_id")
+    __slots__ = ("model", "chat", "transcribe", "speak", "imagine", "vision", "converse", "embed", "request_id")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     CHAT_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIBE_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +204,7 @@ class IntentRequest(_message.Message):
     IMAGINE_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
     CONVERSE_FIELD_NUMBER: _ClassVar[int]
+    EMBED_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     model: str
     chat: ChatRequest
@@ -196,18 +213,21 @@ class IntentRequest(_message.Message):
     imagine: ImagineRequest
     vision: VisionRequest
     converse: ConverseRequest
+    embed: EmbedRequest
     request_id: str
-    def __init__(self, model: _Optional[str] = ..., chat: _Optional[_Union[ChatRequest, _Mapping]] = ..., transcribe: _Optional[_Union[TranscribeRequest, _Mapping]] = ..., speak: _Optional[_Union[SpeakRequest, _Mapping]] = ..., imagine: _Optional[_Union[ImagineRequest, _Mapping]] = ..., vision: _Optional[_Union[VisionRequest, _Mapping]] = ..., converse: _Optional[_Union[ConverseRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., chat: _Optional[_Union[ChatRequest, _Mapping]] = ..., transcribe: _Optional[_Union[TranscribeRequest, _Mapping]] = ..., speak: _Optional[_Union[SpeakRequest, _Mapping]] = ..., imagine: _Optional[_Union[ImagineRequest, _Mapping]] = ..., vision: _Optional[_Union[VisionRequest, _Mapping]] = ..., converse: _Optional[_Union[ConverseRequest, _Mapping]] = ..., embed: _Optional[_Union[EmbedRequest, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TextOutput(_message.Message):
-    __slots__ = ("text", "tokens", "finish_reason")
+    __slots__ = ("text", "tokens", "finish_reason", "prompt_tokens")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     text: str
     tokens: int
     finish_reason: FinishReason
-    def __init__(self, text: _Optional[str] = ..., tokens: _Optional[int] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ...) -> None: ...
+    prompt_tokens: int
+    def __init__(self, text: _Optional[str] = ..., tokens: _Optional[int] = ..., finish_reason: _Optional[_Union[FinishReason, str]] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
 
 class TranscriptSegment(_message.Message):
     __slots__ = ("start_s", "end_s", "text")
@@ -263,6 +283,22 @@ class Conversation(_message.Message):
     audio: Audio
     def __init__(self, transcript: _Optional[_Union[Transcript, _Mapping]] = ..., answer: _Optional[_Union[TextOutput, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ...) -> None: ...
 
+class Embedding(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Embeddings(_message.Message):
+    __slots__ = ("vectors", "dimensions", "prompt_tokens")
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    vectors: _containers.RepeatedCompositeFieldContainer[Embedding]
+    dimensions: int
+    prompt_tokens: int
+    def __init__(self, vectors: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., dimensions: _Optional[int] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
+
 class Usage(_message.Message):
     __slots__ = ("queue_wait_s", "processing_s", "cost")
     QUEUE_WAIT_S_FIELD_NUMBER: _ClassVar[int]
@@ -274,13 +310,14 @@ class Usage(_message.Message):
     def __init__(self, queue_wait_s: _Optional[float] = ..., processing_s: _Optional[float] = ..., cost: _Optional[float] = ...) -> None: ...
 
 class IntentResult(_message.Message):
-    __slots__ = ("kind", "text", "transcript", "audio", "image", "conversation", "usage", "worker", "realm", "model")
+    __slots__ = ("kind", "text", "transcript", "audio", "image", "conversation", "embeddings", "usage", "worker", "realm", "model")
     KIND_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     TRANSCRIPT_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
     REALM_FIELD_NUMBER: _ClassVar[int]
@@ -291,11 +328,12 @@ class IntentResult(_message.Message):
     audio: Audio
     image: Image
     conversation: Conversation
+    embeddings: Embeddings
     usage: Usage
     worker: str
     realm: str
     model: str
-    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., text: _Optional[_Union[TextOutput, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., conversation: _Optional[_Union[Conversation, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., worker: _Optional[str] = ..., realm: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., text: _Optional[_Union[TextOutput, _Mapping]] = ..., transcript: _Optional[_Union[Transcript, _Mapping]] = ..., audio: _Optional[_Union[Audio, _Mapping]] = ..., image: _Optional[_Union[Image, _Mapping]] = ..., conversation: _Optional[_Union[Conversation, _Mapping]] = ..., embeddings: _Optional[_Union[Embeddings, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., worker: _Optional[str] = ..., realm: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("code", "message")
