@@ -152,8 +152,8 @@ class GatewaySection:
     max_calls_per_socket: int = _opt(32, "Calls one WebSocket may have open at once; more get an error frame.")
     call_queue_depth: int = _opt(64, "Replies held for one call while its browser reads slowly; when full, the "
                                  "gateway stops reading that call from the realm until the browser catches up.")
-    sse_keepalive_s: float = _opt(15.0, "OpenAI API streams: a comment line (': mtor waiting') after this many "
-                                  "seconds without news, so that proxies keep a waiting request open; 0: none.")
+    sse_keepalive_s: float = _opt(15.0, "OpenAI API streams: a comment line (': mtor waiting') every this many "
+                                  "seconds, so that proxies keep a waiting request open; 0: none.")
 
 
 @dataclass

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from mtor_client._proto.mtor.v1 import intent_pb2
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
 from ..link import RealmLink
@@ -23,7 +24,8 @@ from .submission import Submission
 
 INTENT_HEADER = "x-mtor-intent-id"
 T = TypeVar("T")
-E = TypeVar("E")
+_SEP = "\n"
+"""Line ends as OpenAI sends them (sse-starlette's default is CRLF)."""
 
 
 @dataclass(frozen=True)
@@ -135,15 +137,15 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     raise ApiError(499, "the client closed the request", type="cancelled", code="client_closed")
 
 
-class _IntentStream(StreamingResponse):
-    """A streamed answer that cancels its intent however it ends early: the client left (Starlette cancels
-    the stream), the server stops, or the client was gone before the first byte (the body never starts, so
-    a `finally` inside it would never run)."""
+class _IntentStream(EventSourceResponse):
+    """A streamed answer (sse-starlette frames the events and sends `: mtor waiting` every `keepalive_s`, so
+    that proxies keep a queued intent's quiet connection) that cancels its intent however it ends early: the
+    client left, the server stops, or the client was gone before the first byte (the body never starts, so a
+    `finally` inside it would never run)."""
 
     def __init__(self, submission: Submission, body: CommonBody, shape: Shape, keepalive_s: float) -> None:
-        super().__init__(_events(submission, body, shape, keepalive_s), media_type="text/event-stream",
-                         headers={INTENT_HEADER: submission.intent_id, "cache-control": "no-cache",
-                                  "x-accel-buffering": "no"})
+        super().__init__(_events(submission, body, shape), headers={INTENT_HEADER: submission.intent_id},
+                         sep=_SEP, ping=keepalive_s or None, ping_message_factory=lambda: _comment("waiting"))
         self.submission = submission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -153,62 +155,37 @@ class _IntentStream(StreamingResponse):
             self.submission.abandon()  # a no-op once the intent has ended
 
 
-def streamed(submission: Submission, body: CommonBody, shape: Shape, keepalive_s: float) -> StreamingResponse:
+def streamed(submission: Submission, body: CommonBody, shape: Shape, keepalive_s: float) -> EventSourceResponse:
     return _IntentStream(submission, body, shape, keepalive_s)
 
 
-def _data(payload: dict[str, Any] | str) -> str:
-    return f"data: {payload if isinstance(payload, str) else json.dumps(payload, separators=(',', ':'))}\n\n"
+def _data(payload: dict[str, Any] | str) -> ServerSentEvent:
+    return ServerSentEvent(payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":")),
+                           sep=_SEP)
 
 
-def _comment(text: str) -> str:
+def _comment(text: str) -> ServerSentEvent:
     """MTOR's progress, as SSE comment lines: every SSE client skips them, so OpenAI clients are unaffected.
     One line always: a line break in a worker's words (a retry reason) would start a field of its own."""
-    return f": mtor {' '.join(text.splitlines())}\n\n"
+    return ServerSentEvent(comment=f"mtor {' '.join(text.splitlines())}", sep=_SEP)
 
 
-async def _paced(events: AsyncIterator[E], every_s: float) -> AsyncIterator[E | None]:
-    """`events`, with a None after each `every_s` seconds (0: never) in which none came: a queued intent can
-    wait minutes without news, and proxies drop a connection that is silent for one. The pending read is
-    waited on, never cancelled by the pause, so no event is lost."""
-    iterator = events.__aiter__()
-    pending: asyncio.Future[E] | None = None
-    try:
-        while True:
-            pending = pending or asyncio.ensure_future(iterator.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=every_s or None)
-            if not done:
-                yield None
-                continue
-            try:
-                event = pending.result()
-            except StopAsyncIteration:
-                return
-            pending = None
-            yield event
-    finally:
-        if pending is not None:
-            pending.cancel()
-
-
-async def _events(submission: Submission, body: CommonBody, shape: Shape, keepalive_s: float) -> AsyncIterator[str]:
+async def _events(submission: Submission, body: CommonBody, shape: Shape) -> AsyncIterator[ServerSentEvent]:
     """The intent as SSE: OpenAI's chunks and `data: [DONE]`, with MTOR's queue and worker news as comments."""
     base = {"id": shape.id_prefix + submission.intent_id, "object": shape.chunk_object,
             "created": int(time.time()), "model": body.model, "system_fingerprint": None}
     extra = {"usage": None} if body.include_usage else {}
 
-    def chunk(choice: dict[str, Any] | None) -> str:
+    def chunk(choice: dict[str, Any] | None) -> ServerSentEvent:
         return _data({**base, "choices": [choice] if choice else [], **extra})
 
     try:
         yield _comment(f"accepted {submission.intent_id} queue_position {submission.accepted.accepted.queue_position}")
         if shape.chat:
             yield chunk(shape.delta(None, first=True))
-        async for event in _paced(submission.events(), keepalive_s):
-            which = event.WhichOneof("event") if event is not None else "pause"
-            if which == "pause":
-                yield _comment("waiting")
-            elif which == "queued":
+        async for event in submission.events():
+            which = event.WhichOneof("event")
+            if which == "queued":
                 yield _comment(f"queued {event.queued.queue_position} of {event.queued.queue_depth}")
             elif which == "started":
                 s = event.started
