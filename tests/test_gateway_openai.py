@@ -4,6 +4,7 @@ realm (quotas, pools) use their own users or names."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import json
 import time
@@ -402,3 +403,37 @@ def test_grpc_codes_map_to_http_statuses_in_one_table():
     assert {code: from_code(code, "x").status for code in expected} == expected
     assert from_code(grpc.StatusCode.RESOURCE_EXHAUSTED, "x", "2.200").headers == {"Retry-After": "3"}
     assert from_number(4, "slow").status == 504 and from_number(4, "slow").code == "deadline_exceeded"
+
+
+# ------------------------------------------------------------------------------------------------ vision --
+
+PICTURE = b"\x89PNG\r\n\x1a\n" + b"\0" * 56  # echo counts the bytes; the realm wants some
+PICTURE_URL = "data:image/png;base64," + base64.b64encode(PICTURE).decode()
+
+
+def _asking(url: str = PICTURE_URL, question: str = "what is this?") -> list[dict]:
+    return [{"role": "user", "content": [{"type": "text", "text": question},
+                                         {"type": "image_url", "image_url": {"url": url}}]}]
+
+
+def test_a_picture_in_a_user_message_is_a_vision_intent_whole_and_streamed(gateway):
+    answer = client(gateway).chat.completions.create(model="", messages=_asking())
+    assert answer.choices[0].message.content == f"echo: what is this? ({len(PICTURE)} bytes of image)"
+    stream = client(gateway).chat.completions.create(model="", messages=_asking(question="and now?"), stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == f"echo: and now? ({len(PICTURE)} bytes of image)"
+
+
+@pytest.mark.parametrize("messages, extra, param", [
+    (_asking("https://example.org/cat.png"), {}, "messages.0.content.1.image_url.url"),
+    (_asking("data:image/png;base64,@@@"), {}, "messages.0.content.1.image_url.url"),
+    ([{"role": "system", "content": "be brief"}, *_asking()], {}, "messages"),
+    ([{"role": "user", "content": [*_asking()[0]["content"], {"type": "image_url",
+                                                                 "image_url": {"url": PICTURE_URL}}]}], {}, "messages"),
+    (_asking(), {"temperature": 0.5}, "temperature"),
+])
+def test_a_picture_mtor_cannot_take_is_a_400_naming_what(gateway, messages, extra, param):
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(gateway).chat.completions.create(model="", messages=messages, **extra)
+    assert refused.value.status_code == 400 and refused.value.body["param"] == param, refused.value.body
+    still_serving(gateway)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fastapi import APIRouter, Request, Response
-from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_server.config import GatewaySection
 
@@ -49,8 +48,7 @@ def router(cfg: GatewaySection, link: Callable[[], RealmLink]) -> APIRouter:
     api = APIRouter(prefix="/v1")
 
     async def complete(request: Request, body: ChatBody | CompletionBody, shape: answers.Shape) -> Response:
-        intent = intent_pb2.IntentRequest(model=body.model, chat=body.chat_request())
-        submission = await Submission.open(link(), bearer(request), intent)
+        submission = await Submission.open(link(), bearer(request), body.intent())
         if body.stream:
             return answers.streamed(submission, body, shape, cfg.sse_keepalive_s)
         try:

@@ -6,8 +6,10 @@ or refused with a 400 naming it: a client never gets an answer that silently ign
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from typing import Any, Callable, Literal, TypeVar
+from typing import Annotated, Any, Callable, Literal, TypeVar
 
 from mtor_client._proto.mtor.v1 import intent_pb2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -89,16 +91,35 @@ class TextPart(BaseModel):
     text: str
 
 
+class ImageURL(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
+class ImagePart(BaseModel):
+    """A picture in a user's message: the question is a vision intent."""
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] | None = None
+    content: str | list[Annotated[TextPart | ImagePart, Field(discriminator="type")]] | None = None
     name: str | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(part.text for part in self.content)
+            return "".join(part.text for part in self.content if isinstance(part, TextPart))
         return self.content or ""
+
+    def images(self) -> list[tuple[int, ImagePart]]:
+        """(index in content, part) of each picture."""
+        if not isinstance(self.content, list):
+            return []
+        return [(j, part) for j, part in enumerate(self.content) if isinstance(part, ImagePart)]
 
 
 class ChatBody(CommonBody):
@@ -115,9 +136,28 @@ class ChatBody(CommonBody):
             request.messages.add(role="system" if m.role == "developer" else m.role, content=m.text())
         return request
 
+    def intent(self) -> intent_pb2.IntentRequest:
+        """A chat intent; a vision intent where a message holds a picture."""
+        pictures = [(i, j, part) for i, m in enumerate(self.messages) for j, part in m.images()]
+        if not pictures:
+            return intent_pb2.IntentRequest(model=self.model, chat=self.chat_request())
+        if len(pictures) > 1 or len(self.messages) > 1 or self.messages[0].role != "user":
+            raise unsupported("messages", "a question about a picture is one user message with one image and "
+                                          "its question (MTOR's vision intent carries no history)")
+        for name in ("temperature", "top_p", "seed", "stop"):
+            if getattr(self, name) not in (None, [], ""):
+                raise unsupported(name, "a question about a picture takes no sampling parameters in MTOR yet")
+        i, j, part = pictures[0]
+        image = _data_url(part.image_url.url, f"messages.{i}.content.{j}.image_url.url")
+        return intent_pb2.IntentRequest(model=self.model, vision=intent_pb2.VisionRequest(
+            image=image, prompt=self.messages[0].text(), max_tokens=self.limit or 0))
+
 
 class CompletionBody(CommonBody):
     prompt: str | list[str] = Field(min_length=1)
+
+    def intent(self) -> intent_pb2.IntentRequest:
+        return intent_pb2.IntentRequest(model=self.model, chat=self.chat_request())
 
     def chat_request(self) -> intent_pb2.ChatRequest:
         if isinstance(self.prompt, list) and len(self.prompt) > 1:
@@ -125,6 +165,18 @@ class CompletionBody(CommonBody):
         request = super().chat_request()
         request.prompt = self.prompt if isinstance(self.prompt, str) else self.prompt[0]
         return request
+
+
+def _data_url(url: str, param: str) -> bytes:
+    """The bytes of a `data:image/...;base64,...` URL. The gateway fetches no URL (a page could make it call
+    any address it reaches)."""
+    head, comma, payload = url.partition(",")
+    if not url.startswith("data:") or not comma or not head.endswith(";base64"):
+        raise unsupported(param, "give the image inline, as a data:image/...;base64,... URL; MTOR fetches no URL")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_request(f"{param} is not valid base64", param) from None
 
 
 Model = TypeVar("Model", bound=BaseModel)
