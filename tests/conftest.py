@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Iterator
@@ -45,6 +46,21 @@ class Cluster:
             if proc.alive():
                 proc.popen.kill()
                 proc.popen.wait(10)
+
+
+@contextlib.contextmanager
+def echo_stack(root: Path, gateway_env: dict[str, str] | None = None) -> Iterator[tuple[Realm, Gateway]]:
+    """A realm, an echo worker with 4 slots and a gateway, for the tests of one module (each start costs
+    seconds); at the end the gateway's log must hold no traceback."""
+    c = Cluster(root)
+    try:
+        realm = c.realm()
+        c.worker(realm, "w1", concurrency=4)
+        gateway = c.gateway(realm, gateway_env)
+        yield realm, gateway
+        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
+    finally:
+        c.stop()
 
 
 @pytest.fixture

@@ -9,13 +9,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import grpc
 from mtor_client import TLS
 from mtor_client._channel import channel_credentials
 from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
 from mtor_client.admin import AdminClient
+
+if TYPE_CHECKING:
+    import openai
 
 SYSOP_TOKEN = "mtor_test-sysop-token"
 JOIN_TOKEN = "mtor_test-join-token"
@@ -168,3 +171,10 @@ def start_gateway(realm: Realm | str, work_dir: Path, env: dict[str, str] | None
         return m.group(1) if m else None
 
     return Gateway(proc, str(wait_until(listening, 20.0, what="the gateway to listen")))
+
+
+def openai_client(gateway: Gateway, token: str = SYSOP_TOKEN) -> "openai.OpenAI":
+    """The official SDK pointed at the gateway; no retries, so that every refusal is seen."""
+    import openai
+
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=token, max_retries=0, timeout=30)

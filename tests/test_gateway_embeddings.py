@@ -15,8 +15,8 @@ from typing import Iterator
 import grpc
 import openai
 import pytest
-from conftest import Cluster
-from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
+from conftest import Cluster, echo_stack
+from harness import SYSOP_TOKEN, Gateway, Realm, openai_client, wait_until
 from mtor_client import AsyncClient, Client, EmbeddingsResult, InvalidArgument
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 
@@ -27,15 +27,8 @@ TEXTS = ["The cat sits on the mat.", "A kitten is resting on a rug.", "Stock mar
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Realm, Gateway]]:
-    cluster = Cluster(tmp_path_factory.mktemp("embeddings"))
-    try:
-        realm = cluster.realm()
-        cluster.worker(realm, "w1", concurrency=4)
-        gateway = cluster.gateway(realm)
-        yield realm, gateway
-        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
-    finally:
-        cluster.stop()
+    with echo_stack(tmp_path_factory.mktemp("embeddings")) as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -48,8 +41,7 @@ def gateway(stack: tuple[Realm, Gateway]) -> Gateway:
     return stack[1]
 
 
-def client(gateway: Gateway, token: str = SYSOP_TOKEN) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=token, max_retries=0, timeout=30)
+client = openai_client
 
 
 def post(gateway: Gateway, body: object, raw: bytes | None = None) -> tuple[int, dict]:

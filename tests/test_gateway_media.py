@@ -13,8 +13,8 @@ from typing import Iterator
 
 import openai
 import pytest
-from conftest import Cluster
-from harness import SYSOP_TOKEN, Gateway
+from conftest import Cluster, echo_stack
+from harness import SYSOP_TOKEN, Gateway, openai_client
 from mtor_client._proto.mtor.v1 import intent_pb2
 from test_gateway_openai import assert_error_shape, http
 
@@ -28,19 +28,11 @@ SENTENCE = "The quick brown fox jumps over the lazy dog."
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    cluster = Cluster(tmp_path_factory.mktemp("media"))
-    try:
-        realm = cluster.realm()
-        cluster.worker(realm, "w1", concurrency=4)
-        gateway = cluster.gateway(realm)
+    with echo_stack(tmp_path_factory.mktemp("media")) as (_, gateway):
         yield gateway
-        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
-    finally:
-        cluster.stop()
 
 
-def client(gateway: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=SYSOP_TOKEN, max_retries=0, timeout=30)
+client = openai_client
 
 
 def a_wav(seconds: float = 1.0) -> bytes:

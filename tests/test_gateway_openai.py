@@ -15,8 +15,8 @@ from typing import Iterator
 import grpc
 import openai
 import pytest
-from conftest import Cluster
-from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
+from conftest import Cluster, echo_stack
+from harness import SYSOP_TOKEN, Gateway, Realm, openai_client, wait_until
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 from mtor_client.admin import Pool
 from tiny.gguf import build_tiny_llama_gguf
@@ -27,15 +27,8 @@ KEEPALIVE_S = 0.4
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Realm, Gateway]]:
-    cluster = Cluster(tmp_path_factory.mktemp("openai"))
-    try:
-        realm = cluster.realm()
-        cluster.worker(realm, "w1", concurrency=4)
-        gateway = cluster.gateway(realm, env={"MTOR_GATEWAY_SSE_KEEPALIVE_S": str(KEEPALIVE_S)})
-        yield realm, gateway
-        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
-    finally:
-        cluster.stop()
+    with echo_stack(tmp_path_factory.mktemp("openai"), {"MTOR_GATEWAY_SSE_KEEPALIVE_S": str(KEEPALIVE_S)}) as stack:
+        yield stack
 
 
 @pytest.fixture
@@ -48,8 +41,7 @@ def gateway(stack: tuple[Realm, Gateway]) -> Gateway:
     return stack[1]
 
 
-def client(gateway: Gateway, token: str = SYSOP_TOKEN) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=token, max_retries=0, timeout=30)
+client = openai_client
 
 
 def http(gateway: Gateway, method: str, path: str, body: bytes | None = None,
