@@ -57,7 +57,7 @@ USAGE = Usage(queue_wait_s=0.5, processing_s=2.25, cost=0.125)
 COMMON = dict(intent_id="in-1", model="m", worker="w1", realm="r1", usage=USAGE)
 
 RESULTS = [
-    TextResult("hello", tokens=3, kind="chat", **COMMON),
+    TextResult("hello", tokens=3, prompt_tokens=5, finish_reason="length", kind="chat", **COMMON),
     TextResult("a cat", tokens=2, kind="vision", **COMMON),
     TranscriptResult(
         "hi there",
@@ -519,3 +519,13 @@ def test_import_pulls_in_no_server_worker_or_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_chat_request_carries_top_p_and_seed_and_checks_top_p():
+    req = conv.chat_request("hi", top_p=0.5, seed=-7)
+    assert req.chat.top_p == 0.5 and req.chat.seed == -7
+    plain = conv.chat_request("hi")
+    assert not plain.chat.HasField("top_p") and not plain.chat.HasField("seed")
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="top_p"):
+            conv.chat_request("hi", top_p=bad)

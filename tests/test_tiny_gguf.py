@@ -97,3 +97,13 @@ def test_a_corrupt_gguf_is_a_failed_load_and_the_rest_is_served(model: Path, clu
     with Client(realm.address) as client:
         result = client.chat("still here", max_tokens=4, timeout=60)
     assert (result.text, result.worker) == ("echo: still here", "partial")
+
+
+def test_the_sdk_passes_top_p_and_seed_and_reads_prompt_tokens_and_finish_reason(realm):
+    with Client(realm.address) as client:
+        def sampled(seed: int):
+            return client.chat(PROMPT, temperature=1.0, top_p=0.9, seed=seed, max_tokens=12, timeout=60)
+
+        first, same, other = sampled(7), sampled(7), sampled(8)
+    assert first.text == same.text and first.text != other.text, (first.text, other.text)
+    assert first.prompt_tokens > 0 and first.finish_reason == "length" and first.tokens == 12

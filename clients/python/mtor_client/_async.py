@@ -244,6 +244,8 @@ class AsyncClient:
         max_tokens: int = 0,
         temperature: float | None = None,
         stop: Iterable[str] | str = (),
+        top_p: float | None = None,
+        seed: int | None = None,
         timeout: float | None = None,
         request_id: str = "",
         on_event: OnEvent | None = None,
@@ -256,6 +258,8 @@ class AsyncClient:
             max_tokens=max_tokens,
             temperature=temperature,
             stop=stop,
+            top_p=top_p,
+            seed=seed,
             request_id=request_id or new_request_id(),
         )
         return conv.expect_result(await self._run(request, timeout, on_event), TextResult)
@@ -269,6 +273,8 @@ class AsyncClient:
         max_tokens: int = 0,
         temperature: float | None = None,
         stop: Iterable[str] | str = (),
+        top_p: float | None = None,
+        seed: int | None = None,
         timeout: float | None = None,
         request_id: str = "",
         on_event: OnEvent | None = None,
@@ -281,6 +287,8 @@ class AsyncClient:
             max_tokens=max_tokens,
             temperature=temperature,
             stop=stop,
+            top_p=top_p,
+            seed=seed,
             request_id=request_id or new_request_id(),
         )
         follow = Follow(timeout=self._timeout_for(timeout))

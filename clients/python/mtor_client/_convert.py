@@ -69,6 +69,12 @@ AUDIO_FORMATS: dict[str, intent_pb2.AudioFormat] = {
     "flac": intent_pb2.AUDIO_FORMAT_FLAC,
 }
 
+FINISH_REASON_NUMBERS: dict[str, intent_pb2.FinishReason] = {
+    "stop": intent_pb2.FINISH_REASON_STOP,
+    "length": intent_pb2.FINISH_REASON_LENGTH,
+}
+FINISH_REASONS: dict[int, str] = {number: name for name, number in FINISH_REASON_NUMBERS.items()}
+
 TRANSCRIBE_TASKS: dict[str, intent_pb2.TranscribeTask] = {
     "transcribe": intent_pb2.TRANSCRIBE_TASK_TRANSCRIBE,
     "translate": intent_pb2.TRANSCRIBE_TASK_TRANSLATE,
@@ -167,7 +173,8 @@ def result_from_proto(msg: intent_pb2.IntentResult, intent_id: str = "") -> Resu
         e = msg.embeddings
         return EmbeddingsResult(tuple(tuple(v.values) for v in e.vectors), dimensions=e.dimensions,
                                 prompt_tokens=e.prompt_tokens, **common)
-    return TextResult(msg.text.text, tokens=msg.text.tokens, **common)
+    return TextResult(msg.text.text, tokens=msg.text.tokens, prompt_tokens=msg.text.prompt_tokens,
+                      finish_reason=FINISH_REASONS.get(msg.text.finish_reason, ""), **common)
 
 
 def result_to_proto(result: Result) -> intent_pb2.IntentResult:
@@ -190,6 +197,8 @@ def result_to_proto(result: Result) -> intent_pb2.IntentResult:
         msg.text.SetInParent()
         msg.text.text = result.text
         msg.text.tokens = result.tokens
+        msg.text.prompt_tokens = result.prompt_tokens
+        msg.text.finish_reason = _enum_number(FINISH_REASON_NUMBERS, result.finish_reason, "finish_reason")
     elif isinstance(result, TranscriptResult):
         msg.transcript.SetInParent()
         msg.transcript.text = result.text
@@ -449,6 +458,8 @@ def chat_request(
     max_tokens: int = 0,
     temperature: float | None = None,
     stop: Iterable[str] | str = (),
+    top_p: float | None = None,
+    seed: int | None = None,
     request_id: str = "",
 ) -> intent_pb2.IntentRequest:
     """A chat intent from a prompt or a conversation (ChatMessage, dicts or (role, content) pairs)."""
@@ -468,6 +479,12 @@ def chat_request(
     if temperature is not None:
         req.chat.temperature = temperature
     req.chat.stop.extend([stop] if isinstance(stop, str) else list(stop))
+    if top_p is not None:
+        if not 0.0 < top_p <= 1.0:
+            raise ValueError(f"top_p must be more than 0.0 and at most 1.0, not {top_p}")
+        req.chat.top_p = top_p
+    if seed is not None:
+        req.chat.seed = seed
     return req
 
 

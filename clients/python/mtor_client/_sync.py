@@ -218,6 +218,8 @@ class Client:
         max_tokens: int = 0,
         temperature: float | None = None,
         stop: Iterable[str] | str = (),
+        top_p: float | None = None,
+        seed: int | None = None,
         timeout: float | None = None,
         request_id: str = "",
         on_event: OnEvent | None = None,
@@ -230,6 +232,8 @@ class Client:
             max_tokens=max_tokens,
             temperature=temperature,
             stop=stop,
+            top_p=top_p,
+            seed=seed,
             request_id=request_id or new_request_id(),
         )
         return conv.expect_result(self._run(request, timeout, on_event), TextResult)
@@ -243,6 +247,8 @@ class Client:
         max_tokens: int = 0,
         temperature: float | None = None,
         stop: Iterable[str] | str = (),
+        top_p: float | None = None,
+        seed: int | None = None,
         timeout: float | None = None,
         request_id: str = "",
         on_event: OnEvent | None = None,
@@ -255,6 +261,8 @@ class Client:
             max_tokens=max_tokens,
             temperature=temperature,
             stop=stop,
+            top_p=top_p,
+            seed=seed,
             request_id=request_id or new_request_id(),
         )
         follow = Follow(timeout=self._timeout_for(timeout))

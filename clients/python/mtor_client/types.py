@@ -81,6 +81,10 @@ class TextResult(_ResultBase):
 
     text: str
     tokens: int = 0
+    prompt_tokens: int = 0
+    """Tokens of the prompt as the model saw it; 0 when the backend does not count them."""
+    finish_reason: str = ""
+    """Why generation ended: "stop", "length", or "" when the backend does not say."""
 
 
 @dataclass(frozen=True)
