@@ -99,6 +99,55 @@ def pct(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
+def add_load_arguments(parser: argparse.ArgumentParser, *, requests: int, total: int, warmup: int) -> None:
+    """The options of a latency-and-throughput bench (bench_core, bench_gateway)."""
+    parser.add_argument("--requests", type=int, default=requests, help="sequential calls for latency, each")
+    parser.add_argument("--total", type=int, default=total, help="calls for throughput, each")
+    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight for throughput")
+    parser.add_argument("--warmup", type=int, default=warmup, help="calls before measuring, each")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds")
+
+
+async def warm_up(calls: dict[str, Callable[[], Awaitable[None]]], n: int) -> None:
+    for call in calls.values():
+        for _ in range(n):
+            await call()
+
+
+async def alternating_throughput(calls: dict[str, Callable[[], Awaitable[None]]],
+                                 args: argparse.Namespace) -> dict[str, float]:
+    """Req/s of each subject: the median of `args.rounds` rounds, the subjects alternating round by round."""
+    rounds: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(args.rounds):
+        for name, call in calls.items():
+            rounds[name].append(await throughput(call, args.total // args.rounds, args.concurrency))
+    return {name: statistics.median(r) for name, r in rounds.items()}
+
+
+def figures(lat: dict[str, list[float]], rps: dict[str, float]) -> dict[str, dict[str, float]]:
+    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3, "rps": rps[name]}
+            for name in lat}
+
+
+def start_realm_with_echo_worker(root: Path, slots: int, queue_depth: int) -> tuple[list[subprocess.Popen], str]:
+    """A realm and an echo worker with `slots` slots, once the worker serves; (their processes, the realm's
+    address)."""
+    realm, realm_addr = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0",
+                               "--data-dir", str(root / "realm")], root / "realm.log",
+                              {"MTOR_QUEUE_MAX_DEPTH": str(queue_depth)})
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
+         "--backend", "echo", "--max-concurrency", str(slots), "--data-dir", str(root / "w")],
+        stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, env={**os.environ, **BENCH_ENV})
+    with grpc.insecure_channel(realm_addr) as channel:
+        info = realm_pb2_grpc.RealmInfoStub(channel)
+        for _ in range(200):
+            if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
+                break
+            time.sleep(0.05)
+    return [realm, worker], realm_addr
+
+
 async def run(args: argparse.Namespace, echo_addr: str,
               realm_addr: str) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     async with grpc.aio.insecure_channel(echo_addr) as echo_channel, \
@@ -125,29 +174,17 @@ async def run(args: argparse.Namespace, echo_addr: str,
                 timeline.setdefault(name, []).append(at)
 
         calls = {RAW: raw, INTENT: intent}
-        for call in calls.values():
-            for _ in range(args.warmup):
-                await call()
+        await warm_up(calls, args.warmup)
         timeline.clear()
         lat = await latency(calls, args.requests)
         stages = {name: statistics.median(times) * 1e3 for name, times in timeline.items()}
-        # throughput in alternating rounds; the median round of each is reported
-        rounds: dict[str, list[float]] = {name: [] for name in calls}
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                rounds[name].append(await throughput(call, args.total // args.rounds, args.concurrency))
-    results = {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3,
-                      "rps": statistics.median(rounds[name])} for name in calls}
-    return results, stages
+        rps = await alternating_throughput(calls, args)
+    return figures(lat, rps), stages
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=1000, help="sequential calls for latency")
-    parser.add_argument("--total", type=int, default=4000, help="calls for throughput")
-    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight for throughput")
-    parser.add_argument("--warmup", type=int, default=200, help="calls before measuring")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds")
+    add_load_arguments(parser, requests=1000, total=4000, warmup=200)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,21 +193,8 @@ def main() -> None:
         try:
             echo, echo_addr = spawn(["-c", ECHO_SERVER], root / "echo.log")
             procs.append(echo)
-            env = {"MTOR_QUEUE_MAX_DEPTH": str(max(100, args.concurrency * 2))}
-            realm, realm_addr = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0",
-                                       "--data-dir", str(root / "realm")], root / "realm.log", env)
-            procs.append(realm)
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
-                 "--backend", "echo", "--max-concurrency", str(args.concurrency), "--data-dir", str(root / "w")],
-                stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, env={**os.environ, **BENCH_ENV})
-            procs.append(worker)
-            with grpc.insecure_channel(realm_addr) as channel:
-                info = realm_pb2_grpc.RealmInfoStub(channel)
-                for _ in range(200):
-                    if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
-                        break
-                    time.sleep(0.05)
+            started, realm_addr = start_realm_with_echo_worker(root, args.concurrency, max(100, args.concurrency * 2))
+            procs += started
             results, stages = asyncio.run(run(args, echo_addr, realm_addr))
         finally:
             for proc in procs:

@@ -15,20 +15,26 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Awaitable, Callable
 
 import grpc
 import httpx2 as httpx
-from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, realm_pb2, realm_pb2_grpc
+from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import BENCH_ENV, latency, pct, spawn, throughput  # noqa: E402
+from bench_core import (  # noqa: E402
+    add_load_arguments,
+    alternating_throughput,
+    figures,
+    latency,
+    spawn,
+    start_realm_with_echo_worker,
+    warm_up,
+)
 
 HTTP_ECHO = r"""
 import socket, sys, uvicorn
@@ -87,25 +93,15 @@ async def run(args: argparse.Namespace, echo_url: str, realm_addr: str,
 
         calls: dict[str, Callable[[], Awaitable[None]]] = {ECHO: echo, INTENT: intent, COMPLETION: completion,
                                                            STREAMED: streamed}
-        for call in calls.values():
-            for _ in range(args.warmup):
-                await call()
+        await warm_up(calls, args.warmup)
         lat = await latency(calls, args.requests)
-        rounds: dict[str, list[float]] = {name: [] for name in calls}
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                rounds[name].append(await throughput(call, args.total // args.rounds, args.concurrency))
-    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3,
-                   "rps": statistics.median(rounds[name])} for name in calls}
+        rps = await alternating_throughput(calls, args)
+    return figures(lat, rps)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=500, help="sequential calls for latency, each")
-    parser.add_argument("--total", type=int, default=2000, help="calls for throughput, each")
-    parser.add_argument("--concurrency", type=int, default=64, help="calls in flight for throughput")
-    parser.add_argument("--warmup", type=int, default=100, help="calls before measuring, each")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating throughput rounds")
+    add_load_arguments(parser, requests=500, total=2000, warmup=100)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,25 +110,13 @@ def main() -> None:
         try:
             echo, echo_addr = spawn(["-c", HTTP_ECHO], root / "echo.log")
             procs.append(echo)
-            env = {"MTOR_QUEUE_MAX_DEPTH": str(max(100, args.concurrency * 4))}
-            realm, realm_addr = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0",
-                                       "--data-dir", str(root / "realm")], root / "realm.log", env)
-            procs.append(realm)
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
-                 "--backend", "echo", "--max-concurrency", str(args.concurrency * 2), "--data-dir", str(root / "w")],
-                stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, env={**os.environ, **BENCH_ENV})
-            procs.append(worker)
+            started, realm_addr = start_realm_with_echo_worker(root, args.concurrency * 2,
+                                                               max(100, args.concurrency * 4))
+            procs += started
             gateway, gateway_url = spawn(["-m", "mtor_server.cli", "gateway", "--realm", realm_addr, "--listen",
                                           "127.0.0.1:0", "--data-dir", str(root / "gateway")],
                                          root / "gateway.log", pattern=r"mtor gateway on (http://\S+)")
             procs.append(gateway)
-            with grpc.insecure_channel(realm_addr) as channel:
-                info = realm_pb2_grpc.RealmInfoStub(channel)
-                for _ in range(200):
-                    if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
-                        break
-                    time.sleep(0.05)
             results = asyncio.run(run(args, f"http://{echo_addr}", realm_addr, gateway_url))
         finally:
             for proc in procs:
