@@ -13,14 +13,13 @@ Metadata = tuple[tuple[str, str], ...]
 
 @dataclass
 class RealmLink:
-    target: str
-    """The realm as given (HOST:PORT, grpcs://HOST:PORT)."""
     channel: grpc.aio.Channel
 
     @classmethod
     def open(cls, target: str, tls: TLS | None = None) -> "RealmLink":
-        """A channel for the running event loop (grpc.aio channels belong to the loop they are made in)."""
-        return cls(target, aio_channel(resolve(target, "", None, tls)))
+        """A channel for the running event loop (grpc.aio channels belong to the loop they are made in);
+        `target`: HOST:PORT, or grpcs://HOST:PORT for TLS."""
+        return cls(aio_channel(resolve(target, "", None, tls)))
 
     @staticmethod
     def metadata(token: str | None) -> Metadata:

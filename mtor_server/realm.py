@@ -194,7 +194,7 @@ class Realm:
             request=request.SerializeToString(), state=QUEUED, created_at=intent.created_at, deadline=deadline)
         try:
             await intent.recorded
-        except IntegrityError:  # another realm process on this database took the request id first
+        except IntegrityError:  # the request id was recorded by a Submit that _existing could not see
             self._forget(intent)
             row = await self.store.find_request(user, intent.request_id)
             if row is None:

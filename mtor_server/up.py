@@ -34,6 +34,16 @@ def _worker_target(server: RealmServer, cfg: Config) -> str:
     return f"grpcs://{address}"
 
 
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within DRAIN_TIMEOUT_S."""
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), DRAIN_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+
+
 async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None, gateway: bool = True) -> int:
     """`gateway`: start the gateway too (its own process, printing its URL), stopped with the rest."""
     server = await RealmServer.start(cfg, data_dir)
@@ -54,22 +64,12 @@ async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None, gatewa
     await asyncio.wait({waiter, signalled}, return_when=asyncio.FIRST_COMPLETED)
     asked_to_stop = signalled.done()
     if worker.returncode is None:
-        worker.terminate()  # the worker drains: running intents finish first
-        try:
-            await asyncio.wait_for(waiter, DRAIN_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            worker.kill()
-            await waiter
+        await _stop(worker)  # the worker drains: running intents finish first
     else:
         log.error("the local worker exited with status %s", worker.returncode)
     signalled.cancel()
     if front is not None and front.returncode is None:
-        front.terminate()
-        try:
-            await asyncio.wait_for(front.wait(), DRAIN_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            front.kill()
-            await front.wait()
+        await _stop(front)
     await server.realm.accounts.revoke_token(record)
     await server.stop()
     return 0 if asked_to_stop else 1

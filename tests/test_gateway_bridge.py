@@ -13,10 +13,10 @@ import pytest
 from conftest import Cluster
 from harness import SYSOP_TOKEN, Gateway, Realm
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
+from mtor_client.errors import retry_after_s
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from gateway_ws.bridge.calls import retry_after
 from gateway_ws.bridge.outbox import Outbox
 
 ALLOWED = "https://app.example.org"
@@ -336,9 +336,9 @@ def test_bad_frames_get_an_error_frame_and_the_socket_and_its_calls_go_on(setup,
 
 
 def test_retry_after_comes_from_the_realms_trailer():
-    assert retry_after(grpc.aio.Metadata(("retry-after", "1.500"))) == 1.5
-    assert retry_after(grpc.aio.Metadata(("other", "x"))) is None
-    assert retry_after(None) is None
+    assert retry_after_s(grpc.aio.Metadata(("retry-after", "1.500"))) == 1.5
+    assert retry_after_s(grpc.aio.Metadata(("other", "x"))) is None
+    assert retry_after_s(None) is None
 
 
 def test_a_full_lane_holds_its_producer_until_the_writer_has_sent():

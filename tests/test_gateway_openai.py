@@ -387,13 +387,16 @@ def test_a_llama_worker_says_why_it_stopped_and_names_its_model(tmp_path):
 
 
 def test_grpc_codes_map_to_http_statuses_in_one_table():
+    from mtor_client.errors import retry_after_s
+
     from gateway_ws.openai_api.errors import from_code, from_number
     expected = {grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.UNAUTHENTICATED: 401,
                 grpc.StatusCode.PERMISSION_DENIED: 403, grpc.StatusCode.NOT_FOUND: 404,
                 grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.UNAVAILABLE: 503,
                 grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.INTERNAL: 500, grpc.StatusCode.UNKNOWN: 500}
     assert {code: from_code(code, "x").status for code in expected} == expected
-    assert from_code(grpc.StatusCode.RESOURCE_EXHAUSTED, "x", "2.200").headers == {"Retry-After": "3"}
+    trailer = retry_after_s([("retry-after", "2.200")])  # as the realm sends it
+    assert from_code(grpc.StatusCode.RESOURCE_EXHAUSTED, "x", trailer).headers == {"Retry-After": "3"}
     assert from_number(4, "slow").status == 504 and from_number(4, "slow").code == "deadline_exceeded"
 
 

@@ -8,6 +8,7 @@ from typing import Callable
 import grpc
 from google.protobuf.message import Message
 from mtor_client._proto.mtor.v1 import intents_pb2, intents_pb2_grpc
+from mtor_client.errors import retry_after_s
 
 from ..link import RealmLink
 from . import frames
@@ -19,17 +20,6 @@ log = logging.getLogger("mtor.gateway")
 
 CANCEL_TIMEOUT_S = 10.0
 TERMINAL = frozenset({"result", "failed"})
-
-
-def retry_after(trailers: grpc.aio.Metadata | None) -> float | None:
-    """The realm's `retry-after` trailer (seconds) on RESOURCE_EXHAUSTED, if any."""
-    for key, value in trailers or ():
-        if key == "retry-after":
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    return None
 
 
 class OpenCall:
@@ -101,7 +91,7 @@ class OpenCall:
                 asyncio.current_task().uncancel()
                 end = frames.end(self.id, *self._stopped)
             except grpc.aio.AioRpcError as e:
-                end = frames.end(self.id, e.code(), e.details() or "", retry_after(e.trailing_metadata()))
+                end = frames.end(self.id, e.code(), e.details() or "", retry_after_s(e.trailing_metadata()))
             except Exception:
                 log.exception("bridge call %s (%s) failed", self.id, self.method.name)
                 end = frames.end(self.id, grpc.StatusCode.INTERNAL, "the gateway failed on this call")

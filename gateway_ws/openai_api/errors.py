@@ -14,6 +14,7 @@ import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from mtor_client.errors import retry_after_s
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger("mtor.gateway.openai")
@@ -69,16 +70,13 @@ def unsupported(param: str, why: str = "MTOR cannot honour it") -> ApiError:
     return ApiError(400, f"unsupported parameter {param!r}: {why}", param=param, code="unsupported_parameter")
 
 
-def from_code(code: grpc.StatusCode, message: str, retry_after: str | None = None) -> ApiError:
-    """The realm's status as an HTTP answer; `retry_after` (seconds, from the realm's `retry-after` trailer)
-    becomes a whole-second Retry-After header, as HTTP wants it."""
+def from_code(code: grpc.StatusCode, message: str, retry_after_s: float | None = None) -> ApiError:
+    """The realm's status as an HTTP answer; `retry_after_s` (from the realm's `retry-after` trailer) becomes
+    a whole-second Retry-After header, as HTTP wants it."""
     status, type_ = STATUS.get(code, SERVER_ERROR)
     headers: dict[str, str] = {}
-    if retry_after:
-        try:
-            headers["Retry-After"] = str(max(1, math.ceil(float(retry_after))))
-        except ValueError:
-            pass
+    if retry_after_s is not None and math.isfinite(retry_after_s):
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
     return ApiError(status, message or code.name, type=type_, code=code.name.lower(), headers=headers)
 
 
@@ -89,9 +87,7 @@ def from_number(number: int, message: str) -> ApiError:
 
 def from_rpc(error: grpc.aio.AioRpcError) -> ApiError:
     """A failed gRPC call as an HTTP answer, with the realm's retry-after when it sent one."""
-    trailers = error.trailing_metadata() or ()
-    retry_after = next((str(v) for k, v in trailers if k == "retry-after"), None)
-    return from_code(error.code(), error.details() or "", retry_after)
+    return from_code(error.code(), error.details() or "", retry_after_s(error.trailing_metadata()))
 
 
 def install(app: FastAPI) -> None:

@@ -93,6 +93,15 @@ def _failure(path: Path, error: sqlite3.Error) -> StoreError:
     return StoreError(text)
 
 
+async def _checkpoint(db: aiosqlite.Connection) -> None:
+    """Move what the WAL holds into the database and truncate it: on a full disk the WAL may hold the space
+    that the next writes need. A checkpoint that fails (the disk is still full) leaves the WAL as it was."""
+    try:
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass
+
+
 def log_failure(future: asyncio.Future[None]) -> None:
     """For writes nobody awaits: log a failure instead of losing it (the store has said the disk fails)."""
     future.add_done_callback(lambda f: f.cancelled() or f.exception() is None
@@ -148,7 +157,7 @@ class Store:
         try:
             for pragma in _PRAGMAS:
                 await db.execute(pragma)
-            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # what a full disk left in the WAL
+            await _checkpoint(db)  # what a full disk left in the WAL
             for schema in (SCHEMA, *schemas):
                 await db.executescript(schema)
         except BaseException as e:
@@ -205,7 +214,7 @@ class Store:
                     else:
                         self._succeeded([write])
             if self.failing:
-                await self._checkpoint()
+                await _checkpoint(self._db)
             return
         self._succeeded(batch)
 
@@ -252,13 +261,6 @@ class Store:
             if not write.future.done():
                 write.future.set_exception(failure)
 
-    async def _checkpoint(self) -> None:
-        """Move what the WAL holds into the database and truncate it: on a full disk the WAL may hold the
-        space that the next writes need."""
-        try:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            pass
 
     def insert(self, *, id: str, user: str, request_id: str, kind: str, model: str, request: bytes,
                state: int, created_at: float, deadline: float | None) -> asyncio.Future[None]:

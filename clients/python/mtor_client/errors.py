@@ -7,6 +7,8 @@ those who want it.
 
 from __future__ import annotations
 
+from typing import Any, Iterable
+
 import grpc
 
 __all__ = [
@@ -167,6 +169,17 @@ def error_from_status(
     return cls(message, intent_id=intent_id)
 
 
+def retry_after_s(trailers: Iterable[tuple[str, Any]] | None) -> float | None:
+    """The realm's `retry-after` trailer (seconds, on RESOURCE_EXHAUSTED), if it sent a usable one."""
+    for key, value in trailers or ():
+        if key == "retry-after":
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
 def error_from_rpc(e: grpc.RpcError, intent_id: str | None = None) -> MtorError:
     """The exception for a failed gRPC call (sync or aio)."""
     code_fn = getattr(e, "code", None)
@@ -177,10 +190,5 @@ def error_from_rpc(e: grpc.RpcError, intent_id: str | None = None) -> MtorError:
         return MtorError(str(e), intent_id=intent_id)
     error = error_from_status(code, details or "", intent_id)
     trailers_fn = getattr(e, "trailing_metadata", None)
-    for key, value in (trailers_fn() if callable(trailers_fn) else None) or ():
-        if key == "retry-after":
-            try:
-                error.retry_after_s = float(value)
-            except ValueError:
-                pass
+    error.retry_after_s = retry_after_s(trailers_fn() if callable(trailers_fn) else None)
     return error
