@@ -1,4 +1,5 @@
-"""The gateway's ASGI application: the WebSocket bridge, the OpenAI-compatible API and what they share."""
+"""The gateway's ASGI application: the WebSocket bridge, the OpenAI-compatible API, the browser page and what they
+share."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from mtor_server.config import GatewaySection
 
 from . import bridge, openai_api
 from .link import RealmLink
+from .site import Page
 
 
 def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastAPI:
@@ -45,4 +47,5 @@ def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastA
                                                                             timeout=5)
         return {"realm": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
 
+    app.mount("/", Page(), name="page")  # last: the routes above take their paths first
     return app

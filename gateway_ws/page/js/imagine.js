@@ -1,0 +1,6 @@
+// The imagine tab (to be written).
+import { el } from "./dom.js";
+
+export function mount(panel, ctx) {
+  panel.append(el("p", {}, "imagine: coming soon"));
+}

@@ -1,0 +1,6 @@
+// The usage tab (to be written).
+import { el } from "./dom.js";
+
+export function mount(panel, ctx) {
+  panel.append(el("p", {}, "usage: coming soon"));
+}

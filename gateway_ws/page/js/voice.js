@@ -1,0 +1,6 @@
+// The voice tab (to be written).
+import { el } from "./dom.js";
+
+export function mount(panel, ctx) {
+  panel.append(el("p", {}, "voice: coming soon"));
+}
