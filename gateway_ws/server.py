@@ -67,7 +67,9 @@ async def run_gateway(cfg: GatewaySection, realm: str, tls: TLS | None = None) -
     app = create_app(cfg, realm, tls)
     server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                                            ws_max_size=cfg.max_frame_bytes, timeout_graceful_shutdown=5))
-    print(f"mtor gateway on {url_of(sock)} (realm {realm})", flush=True)
+    url = url_of(sock)
+    print(f"mtor gateway on {url} (the page: open it in a browser; OpenAI-compatible API at {url}/v1; realm {realm})",
+          flush=True)
     await server.serve(sockets=[sock])
     return 0
 

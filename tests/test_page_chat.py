@@ -14,6 +14,7 @@ from browser import chromium, open_page, screenshot
 from conftest import Cluster
 from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
 from mtor_client import Client
+from mtor_client.admin import Pool
 
 DELAY_S = 0.15
 
@@ -105,3 +106,108 @@ def test_chat_streams_markdown_and_stop_cancels_the_intent_in_the_realm(stack, b
     with Client(realm.address, token=SYSOP_TOKEN) as client:
         assert client.get(intent_id).state == "cancelled"
     wait_until(lambda: realm.describe().running == 0, 5, what="the worker to stop the cancelled chat")
+
+
+XSS = ('<img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> '
+       '[click](javascript:window.__pwned=3) <svg onload="window.__pwned=4"></svg>')
+
+
+def test_an_answer_that_is_markup_renders_as_text_and_runs_nothing(stack, browser):
+    _, gateway = stack
+    with open_page(browser, gateway.url, SYSOP_TOKEN) as page:
+        page.fill("#chat-input", XSS)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=done]")
+        log = page.locator("#chat-log")
+        answer = page.locator(".msg.assistant").last
+        assert '<img src=x onerror="window.__pwned=1">' in answer.inner_text()
+        assert "<script>window.__pwned=2</script>" in answer.inner_text()
+        assert log.locator("img, script, svg, iframe, [onerror], [onload]").count() == 0
+        assert log.locator("a[href^='javascript']").count() == 0
+        for link in log.locator("a").all():  # whatever links remain lead nowhere harmful
+            link.click()
+        page.wait_for_timeout(300)  # would give an injected handler time to run
+        assert page.evaluate("() => window.__pwned") is None
+        screenshot(page, "chat-markup-as-text")
+
+
+def test_a_notice_is_shown_live_and_as_text(stack, browser):
+    realm, gateway = stack
+    token = realm.new_user("notice-reader")
+    with open_page(browser, gateway.url, token) as page:
+        page.wait_for_function("() => document.querySelector('#conn').dataset.state === 'open'")
+        wait_until(lambda: realm.admin().broadcast('<b onmouseover="window.__pwned=1">maintenance at 5</b>') > 0, 5,
+                   what="the page to follow notices")
+        notice = page.locator("#notices .notice").last
+        notice.wait_for()
+        assert '<b onmouseover="window.__pwned=1">maintenance at 5</b>' in notice.inner_text()
+        assert page.locator("#notices b").count() == 0
+
+
+def test_sign_in_keeps_the_token_in_the_tab_only_and_a_bad_token_is_told(stack, browser):
+    realm, gateway = stack
+    token = realm.new_user("grace")
+    with open_page(browser, gateway.url) as page:  # anonymous: the realm allows it from loopback
+        assert page.locator("#sign-in").is_visible() and page.locator("#tab-sysop").is_hidden()
+        page.click("#sign-in")
+        page.fill("#token-input", "mtor_not-a-token")
+        page.click("#sign-in-form button[type=submit]")
+        page.wait_for_function("() => document.querySelector('#sign-in-error').textContent.length > 0")
+        assert "does not know this token" in page.locator("#sign-in-error").inner_text()
+        page.fill("#token-input", token)
+        page.click("#sign-in-form button[type=submit]")
+        page.wait_for_function("() => document.querySelector('#who').textContent === 'grace'")
+        assert page.evaluate("() => sessionStorage.getItem('mtor.token')") == token
+        assert token not in page.url and page.context.cookies() == []
+        assert page.evaluate("() => document.cookie") == ""
+        assert token not in page.evaluate("() => JSON.stringify(localStorage)")
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.locator("#who").inner_text() == "grace"  # the tab keeps it across a reload
+        page.click("#sign-out")
+        page.wait_for_function("() => document.querySelector('#who').textContent !== 'grace'")
+        assert page.evaluate("() => sessionStorage.getItem('mtor.token')") is None
+
+
+def test_history_stays_in_the_browser_and_esc_stops_an_answer(stack, browser):
+    realm, gateway = stack
+    token = realm.new_user("hopper")
+    with open_page(browser, gateway.url, token) as page:
+        page.fill("#chat-input", "first question")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=done]")
+        page.fill("#chat-input", " ".join(["long"] * 80))
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=streaming]")
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=cancelled]")
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.locator("#chat-log .msg").count() == 0
+        entry = page.locator(".history-list button", has_text="first question")
+        entry.click()
+        assert page.locator("#chat-log .msg.user").first.inner_text().endswith("first question")
+        assert page.locator("#chat-log .msg.assistant").first.inner_text().count("echo: first question") == 1
+    with Client(realm.address, token=token) as client:
+        assert client.usage().intents == 2  # the page asked twice; the history is the browser's, not a resend
+
+
+def test_models_theme_and_a_phone_sized_screen(stack, browser):
+    realm, gateway = stack
+    with realm.admin() as admin:
+        admin.set_pool(Pool(name="fast", kind="chat", workers=("w1",)))
+    with open_page(browser, gateway.url, SYSOP_TOKEN, width=360, height=740) as page:
+        assert page.locator("#chat-model option").all_inner_texts() == ["any model", "pool fast"]
+        page.select_option("#chat-model", label="pool fast")
+        page.fill("#chat-input", "hello from a phone")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=done]")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360, f"the page is {width} px wide on a 360 px screen"
+        before = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        page.click("#theme")
+        after = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert before != after and page.evaluate("() => document.documentElement.dataset.theme") in ("dark", "light")
+        screenshot(page, f"phone-{page.evaluate('() => document.documentElement.dataset.theme')}")
+        page.click("#theme")
+        screenshot(page, f"phone-{page.evaluate('() => document.documentElement.dataset.theme')}")

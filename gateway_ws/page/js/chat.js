@@ -64,7 +64,7 @@ class Chat {
       try {
         const { pools = [] } = await this.ctx.bridge.unary("mtor.v1.Admin/ListPools", {});
         for (const p of pools.filter((p) => p.kind === "KIND_CHAT")) {
-          options.push(el("option", { value: p.name }, `pool ${p.name}`));
+          options.push(el("option", { value: `$${p.name}` }, `pool ${p.name}`)); // "$name" asks for a pool
         }
       } catch { /* pools are the sysop's; without them the models remain */ }
     }
@@ -179,7 +179,7 @@ class AnswerView {
     this.wait = new WaitView();
     this.content = el("div", { class: "content markdown" });
     this.speakButton = el("button", { type: "button", class: "speak", "aria-label": "Read the answer aloud",
-      onclick: () => this.readAloud() }, "🔊 Read aloud");
+      onclick: () => this.readAloud() }, "Read aloud");
     this.node = el("div", { class: "msg assistant", dataset: { state: "waiting" } },
       el("div", { class: "who" }, "MTOR"), this.content, this.wait.node, el("div", { class: "tools" },
         this.speakButton));
