@@ -14,6 +14,7 @@ from browser import chromium, open_page, screenshot
 from conftest import Cluster
 from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
 from mtor_client import Client
+from mtor_client import _convert as conv
 from mtor_client.admin import Pool
 
 DELAY_S = 0.15
@@ -211,3 +212,31 @@ def test_models_theme_and_a_phone_sized_screen(stack, browser):
         screenshot(page, f"phone-{page.evaluate('() => document.documentElement.dataset.theme')}")
         page.click("#theme")
         screenshot(page, f"phone-{page.evaluate('() => document.documentElement.dataset.theme')}")
+
+
+def test_the_wait_shows_the_place_in_the_queue_then_the_worker_and_a_retry(cluster, browser):
+    """One worker, one slot, busy: the page's chat queues (the thermometer), starts on it, the worker is killed
+    mid-answer, and the realm retries the intent on another."""
+    realm = cluster.realm()
+    victim = cluster.worker(realm, "victim", delay=0.1, concurrency=1)
+    gateway = cluster.gateway(realm)
+    with Client(realm.address, token=SYSOP_TOKEN) as client, open_page(browser, gateway.url, SYSOP_TOKEN) as page:
+        page.evaluate("""() => { window.__seen = []; new MutationObserver(() => {
+            const t = document.querySelector('#chat-log .msg.assistant:last-child .wait-text');
+            if (t && window.__seen.at(-1) !== t.textContent) window.__seen.push(t.textContent);
+          }).observe(document.querySelector('#chat-log'), {subtree: true, childList: true, characterData: true}); }""")
+        ahead = client.submit(conv.chat_request("!sleep 2 ahead"))
+        next(ahead)  # accepted: the worker's one slot is taken
+        page.fill("#chat-input", " ".join(f"w{i}" for i in range(40)))
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => /w5/.test(document.querySelector('#chat-log').lastElementChild.innerText)",
+                               timeout=20000)
+        cluster.worker(realm, "survivor", delay=0.01)
+        victim.kill9()
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=done]", timeout=30000)
+        seen = page.evaluate("() => window.__seen")
+        list(ahead)
+    assert any(s.startswith("in the queue: place 1") for s in seen), seen
+    assert any(s.startswith("running on worker victim in realm ") for s in seen), seen
+    assert any(s.startswith("retrying (attempt 2)") for s in seen), seen
+    assert "worker survivor" in seen[-1], seen
