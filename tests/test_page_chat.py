@@ -240,3 +240,25 @@ def test_the_wait_shows_the_place_in_the_queue_then_the_worker_and_a_retry(clust
     assert any(s.startswith("running on worker victim in realm ") for s in seen), seen
     assert any(s.startswith("retrying (attempt 2)") for s in seen), seen
     assert "worker survivor" in seen[-1], seen
+
+
+UNLABELLED = """() => [...document.querySelectorAll('button, input, select, textarea, meter, progress, audio, video')]
+  .filter((c) => c.type !== 'hidden')
+  .filter((c) => !(c.getAttribute('aria-label') || '').trim() && !(c.title || '').trim()
+    && !(c.getAttribute('aria-labelledby') && document.getElementById(c.getAttribute('aria-labelledby')))
+    && ![...(c.labels || [])].some((l) => l.textContent.trim())
+    && !(['BUTTON'].includes(c.tagName) && c.textContent.trim()))
+  .map((c) => c.outerHTML.slice(0, 120))"""
+
+
+def test_every_control_on_every_tab_has_a_name_a_screen_reader_can_read(stack, browser):
+    _, gateway = stack
+    with open_page(browser, gateway.url, SYSOP_TOKEN) as page:
+        for tab in ["chat", "imagine", "vision", "voice", "usage", "sysop"]:
+            page.click(f"#tab-{tab}")
+            assert page.locator(f"#panel-{tab}").is_visible()
+            assert page.evaluate(UNLABELLED) == [], tab
+        page.focus("#tab-chat")
+        page.keyboard.press("ArrowRight")  # the tabs follow the WAI-ARIA tabs pattern
+        assert page.evaluate("() => document.activeElement.id") == "tab-imagine"
+        assert page.locator("#panel-imagine").is_visible()

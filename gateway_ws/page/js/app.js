@@ -55,7 +55,7 @@ function setupTabs() {
   $(".tabs").addEventListener("keydown", (e) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
     const visible = tabs.filter((t) => !$(`#tab-${t}`).hidden);
-    const at = visible.findIndex((t) => $(`#tab-${t}`).getAttribute("aria-selected") === "true");
+    const at = visible.findIndex((t) => $(`#tab-${t}`) === document.activeElement);
     const next = visible[(at + (e.key === "ArrowRight" ? 1 : visible.length - 1)) % visible.length];
     showTab(next);
     $(`#tab-${next}`).focus();
