@@ -3,12 +3,15 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
 from harness import Gateway, Proc, Realm, start_gateway, start_realm, start_worker
 from mtor_client import TLS
 from netns import NetNs
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -49,18 +52,28 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def echo_stack(root: Path, gateway_env: dict[str, str] | None = None) -> Iterator[tuple[Realm, Gateway]]:
-    """A realm, an echo worker with 4 slots and a gateway, for the tests of one module (each start costs
-    seconds); at the end the gateway's log must hold no traceback."""
+def echo_stack(root: Path, gateway_env: dict[str, str] | None = None,
+               delay: float = 0.0) -> Iterator[tuple[Realm, Gateway]]:
+    """A realm, an echo worker with 4 slots (`delay` s per streamed chunk) and a gateway, for the tests of one
+    module (each start costs seconds); at the end the gateway's log must hold no traceback."""
     c = Cluster(root)
     try:
         realm = c.realm()
-        c.worker(realm, "w1", concurrency=4)
+        c.worker(realm, "w1", concurrency=4, delay=delay)
         gateway = c.gateway(realm, gateway_env)
         yield realm, gateway
         assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
     finally:
         c.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator["Browser"]:
+    """One Debian Chromium for the page tests of a module (tests/browser.py)."""
+    from browser import chromium
+
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

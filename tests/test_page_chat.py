@@ -5,13 +5,12 @@ from __future__ import annotations
 import http.client
 import re
 import socket
-from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from browser import chromium, open_page, screenshot
-from conftest import Cluster
+from browser import open_page, screenshot
+from conftest import echo_stack
 from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
 from mtor_client import Client
 from mtor_client import _convert as conv
@@ -22,21 +21,8 @@ DELAY_S = 0.15
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Realm, Gateway]]:
-    cluster = Cluster(Path(tmp_path_factory.mktemp("page")))
-    try:
-        realm = cluster.realm()
-        cluster.worker(realm, "w1", delay=DELAY_S, concurrency=4)
-        gateway = cluster.gateway(realm)
-        yield realm, gateway
-        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+    with echo_stack(tmp_path_factory.mktemp("page"), delay=DELAY_S) as stack:
+        yield stack
 
 
 def raw_get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from browser import chromium, open_page, screenshot
-from conftest import Cluster
+from browser import open_page, screenshot
+from conftest import Cluster, echo_stack
 from harness import Gateway, Realm, wait_until
 from mtor_client import Client, Internal
 
@@ -44,15 +44,8 @@ ALL_LOADED = "() => [...document.querySelectorAll('#imagine-gallery img')].every
 
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Realm, Gateway]]:
-    cluster = Cluster(Path(tmp_path_factory.mktemp("page-media")))
-    try:
-        realm = cluster.realm()
-        cluster.worker(realm, "w1", delay=DELAY_S, concurrency=4)
-        gateway = cluster.gateway(realm)
-        yield realm, gateway
-        assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
-    finally:
-        cluster.stop()
+    with echo_stack(tmp_path_factory.mktemp("page-media"), delay=DELAY_S) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +61,6 @@ def diffusion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Realm,
         yield realm, cluster.gateway(realm)
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def imagine_form(page, prompt: str, size: str, steps: int, seed: str = "") -> None:

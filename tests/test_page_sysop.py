@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import pytest
-from browser import chromium, open_page, screenshot
+from browser import open_page, screenshot
 from conftest import Cluster
 from harness import SYSOP_TOKEN, Gateway, Realm, wait_until
 from mtor_client import Cancelled, Client, Failed, InvalidArgument, Unauthenticated
 from mtor_client._convert import chat_request
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 # The realm takes any non-empty worker name (realm.py worker_join), markup included.
 MARKUP_WORKER = "<img src=x onerror=window.__pwned=1>"
@@ -34,12 +34,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, R
         assert "Traceback" not in gateway.proc.output(), gateway.proc.output()
     finally:
         cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator["Browser"]:
-    with chromium() as b:
-        yield b
 
 
 def sysop_section(page: "Page", section: str) -> None:

@@ -3,6 +3,7 @@
 import { el, fill } from "./dom.js";
 import { IntentFailed, submit, WaitView } from "./intents.js";
 import { renderMarkdown } from "./markdown.js";
+import { fillModels } from "./models.js";
 
 const HISTORY_LIMIT = 50; // conversations kept per user in localStorage
 
@@ -15,6 +16,7 @@ export function mount(panel, ctx) {
 class Chat {
   constructor(panel, ctx) {
     this.ctx = ctx;
+    this.panel = panel;
     this.conversation = newConversation();
     this.running = null; // {call, message} of the answer being streamed
 
@@ -46,29 +48,15 @@ class Chat {
       }
     });
     document.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && this.running) this.stop();
+      if (e.key === "Escape" && this.running && !this.panel.hidden) this.stop();
     });
   }
 
   identityChanged() {
-    this.fillModels();
+    fillModels(this.model, this.ctx, "KIND_CHAT");
     this.conversation = newConversation();
     this.renderConversation();
     this.renderHistory();
-  }
-
-  async fillModels() {
-    const options = [el("option", { value: "" }, "any model")];
-    for (const name of new Set(this.ctx.models("KIND_CHAT"))) options.push(el("option", { value: name }, name));
-    if (this.ctx.me.sysop) {
-      try {
-        const { pools = [] } = await this.ctx.bridge.unary("mtor.v1.Admin/ListPools", {});
-        for (const p of pools.filter((p) => p.kind === "KIND_CHAT")) {
-          options.push(el("option", { value: `$${p.name}` }, `pool ${p.name}`)); // "$name" asks for a pool
-        }
-      } catch { /* pools are the sysop's; without them the models remain */ }
-    }
-    fill(this.model, ...options);
   }
 
   sendInput() {

@@ -2,6 +2,7 @@
 // cancelling the intent in the realm; a gallery of results with download, kept in this browser (IndexedDB, per user).
 import { base64ToBlob, el, fill } from "./dom.js";
 import { submit, WaitView } from "./intents.js";
+import { fillModels } from "./models.js";
 
 const SIZES = [[64, 64], [128, 128], [256, 256], [512, 512], [768, 768], [1024, 1024], [768, 512], [512, 768]];
 const DEFAULT_SIZE = "512x512";
@@ -67,8 +68,7 @@ class Imagine {
   }
 
   identityChanged() {
-    fill(this.model, el("option", { value: "" }, "any model"),
-      [...new Set(this.ctx.models("KIND_IMAGINE"))].map((name) => el("option", { value: name }, name)));
+    fillModels(this.model, this.ctx, "KIND_IMAGINE");
     this.gallery.load();
   }
 

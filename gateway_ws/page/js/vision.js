@@ -2,6 +2,7 @@
 // sanitized Markdown, Stop cancelling the intent in the realm.
 import { blobToBase64, el, fill } from "./dom.js";
 import { submit, WaitView } from "./intents.js";
+import { fillModels } from "./models.js";
 import { renderMarkdown } from "./markdown.js";
 
 const MAX_IMAGE_BYTES = 30 * 1024 * 1024; // base64 of it must fit the bridge's 48 MiB frame
@@ -79,8 +80,7 @@ class Vision {
   }
 
   identityChanged() {
-    fill(this.model, el("option", { value: "" }, "any model"),
-      [...new Set(this.ctx.models("KIND_VISION"))].map((name) => el("option", { value: name }, name)));
+    fillModels(this.model, this.ctx, "KIND_VISION");
   }
 
   choose(blob) {
