@@ -248,3 +248,19 @@ def test_every_control_on_every_tab_has_a_name_a_screen_reader_can_read(stack, b
         page.keyboard.press("ArrowRight")  # the tabs follow the WAI-ARIA tabs pattern
         assert page.evaluate("() => document.activeElement.id") == "tab-imagine"
         assert page.locator("#panel-imagine").is_visible()
+
+
+def test_the_chat_settings_go_with_the_intent(stack, browser):
+    _, gateway = stack
+    with open_page(browser, gateway.url, SYSOP_TOKEN) as page:
+        page.fill("#chat-max-tokens", "2")  # the echo worker cuts its answer at max_tokens chunks
+        page.fill("#chat-temperature", "0")
+        page.fill("#chat-input", "one two three four")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:last-child[data-state=done]")
+        assert page.locator(".msg.assistant .content").last.inner_text().strip() == "echo: one"
+        page.fill("#chat-max-tokens", "")
+        page.fill("#chat-input", "one two three four")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#chat-log .msg.assistant:nth-child(4)[data-state=done]")
+        assert page.locator(".msg.assistant .content").last.inner_text().strip() == "echo: one two three four"

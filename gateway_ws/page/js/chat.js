@@ -26,6 +26,10 @@ class Chat {
       "aria-label": "Conversation" });
     this.input = el("textarea", { id: "chat-input", rows: 3, placeholder: "Ask anything (Enter sends, Shift+Enter " +
       "a new line, Esc stops)", "aria-label": "Your message" });
+    this.temperature = el("input", { id: "chat-temperature", type: "number", min: 0, max: 2, step: 0.1,
+      placeholder: "worker's", inputmode: "decimal" });
+    this.maxTokens = el("input", { id: "chat-max-tokens", type: "number", min: 1, max: 32768, step: 1,
+      placeholder: "worker's", inputmode: "numeric" });
     this.sendButton = el("button", { id: "chat-send", type: "submit" }, "Send");
     this.stopButton = el("button", { id: "chat-stop", type: "button", disabled: true,
       onclick: () => this.stop() }, "Stop");
@@ -36,7 +40,9 @@ class Chat {
           el("button", { id: "chat-new", type: "button", onclick: () => this.startNew() }, "New chat"),
           this.list),
         el("div", { class: "chat-main" },
-          el("div", { class: "row" }, el("label", { for: "chat-model" }, "Model"), this.model),
+          el("div", { class: "row chat-settings" }, el("label", { for: "chat-model" }, "Model"), this.model,
+            el("label", { for: "chat-temperature" }, "Temperature"), this.temperature,
+            el("label", { for: "chat-max-tokens" }, "Max tokens"), this.maxTokens),
           this.log,
           el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this.sendInput(); } },
             this.input, el("div", { class: "buttons" }, this.sendButton, this.stopButton)))));
@@ -78,7 +84,7 @@ class Chat {
     this.log.append(view.node);
     const wait = view.wait;
     let text = "";
-    const intent = { chat: { messages } };
+    const intent = { chat: { messages, ...this.settings() } };
     if (this.model.value) intent.model = this.model.value;
     const followed = submit(this.ctx.bridge, intent, wait.handlers({
       accepted: (id) => { view.node.dataset.intentId = id; },
@@ -104,6 +110,16 @@ class Chat {
       this.sendButton.disabled = false;
       this.save();
     });
+  }
+
+  /** Temperature and max tokens where the form sets them; left out, the worker's own defaults apply. */
+  settings() {
+    const out = {};
+    const temperature = this.temperature.valueAsNumber;
+    if (Number.isFinite(temperature) && temperature >= 0) out.temperature = temperature;
+    const maxTokens = Math.round(this.maxTokens.valueAsNumber);
+    if (Number.isFinite(maxTokens) && maxTokens > 0) out.maxTokens = maxTokens;
+    return out;
   }
 
   stop() {
