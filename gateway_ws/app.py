@@ -14,7 +14,7 @@ from mtor_server.config import GatewaySection
 
 from . import bridge, openai_api
 from .link import RealmLink
-from .site import Page
+from .site import PageMount
 
 
 def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastAPI:
@@ -47,5 +47,5 @@ def create_app(cfg: GatewaySection, realm: str, tls: TLS | None = None) -> FastA
                                                                             timeout=5)
         return {"realm": health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)}
 
-    app.mount("/", Page(), name="page")  # last: the routes above take their paths first
+    app.router.routes.append(PageMount())  # last: the routes above take their paths first
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketClose
@@ -50,3 +51,19 @@ class Page(StaticFiles):
         response = await super().get_response(path, scope)
         response.headers.update(HEADERS)
         return response
+
+
+class PageMount(Mount):
+    """The page at "/", for every path but the API's: a wrong method on an API route stays a 405, and an unknown
+    API path a 404 in the API's own error shape."""
+
+    API = "/v1"
+
+    def __init__(self) -> None:
+        super().__init__("/", app=Page(), name="page")
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == self.API or path.startswith(self.API + "/"):
+            return Match.NONE, {}
+        return super().matches(scope)
