@@ -183,3 +183,9 @@ def test_a_failed_intent_is_one_line_and_exit_1(realm, tmp_path):
     assert not (tmp_path / "a.wav").exists() and not (tmp_path / "a.png").exists()
     result = mtor("embed", "hi", "--realm", "127.0.0.1:1", "--timeout", "3")
     assert result.returncode == 1 and result.stderr.startswith("mtor: ") and "UNAVAILABLE" in result.stderr
+
+
+def test_chat_with_json_prints_the_result_once(realm):
+    rc, out, err = run(realm, "chat", "hello", "there", "--json")
+    answer = json.loads(out)
+    assert rc == 0 and err == "" and answer["text"] == "echo: hello there" and answer["finish_reason"] == "stop"

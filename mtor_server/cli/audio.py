@@ -3,7 +3,6 @@ transcribe, chat and speak for converse)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 from .common import (
@@ -11,10 +10,8 @@ from .common import (
     add_intent_arguments,
     check_output,
     connect,
-    print_json,
-    print_summary,
     read_input,
-    result_json,
+    report,
     run_intent,
     show_progress,
     write_output,
@@ -36,18 +33,13 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
             result = client.transcribe(audio, language=args.language,
                                        task="translate" if args.translate else "transcribe", model=args.model,
                                        timeout=args.timeout, on_event=show_progress)
-        if args.json:
-            print_json(result_json(result), indent=None)
-        else:
-            print(result.text)
-            print_summary(result)
-        return 0
+        return report(args, result, result.text)
 
     return run_intent(ask)
 
 
-def _wrote(path: Path, audio: AudioResult) -> None:
-    print(f"wrote {path}: {audio.duration_s:.1f} s of audio at {audio.sample_rate} Hz", file=sys.stderr)
+def _wrote(path: Path, audio: AudioResult) -> str:
+    return f"wrote {path}: {audio.duration_s:.1f} s of audio at {audio.sample_rate} Hz"
 
 
 def cmd_speak(args: argparse.Namespace) -> int:
@@ -59,12 +51,7 @@ def cmd_speak(args: argparse.Namespace) -> int:
             result = client.speak(text, voice=args.voice, model=args.model, timeout=args.timeout,
                                   on_event=show_progress)
         write_output(output, result.wav)
-        if args.json:
-            print_json(result_json(result, output=str(output), bytes=len(result.wav)), indent=None)
-        else:
-            _wrote(output, result)
-            print_summary(result)
-        return 0
+        return report(args, result, note=_wrote(output, result), output=str(output), bytes=len(result.wav))
 
     return run_intent(ask)
 
@@ -122,13 +109,10 @@ def cmd_converse(args: argparse.Namespace) -> int:
             result = client.converse(audio, language=args.language, voice=args.voice, max_tokens=args.max_tokens,
                                      chat_model=args.model, timeout=args.timeout, on_event=shown)
         write_output(output, result.audio.wav)
-        if args.json:
-            print_json(result_json(result, output=str(output), bytes=len(result.audio.wav)), indent=None)
-        else:
+        if not args.json:
             shown.finish(result.transcript.text, result.answer.text)
-            _wrote(output, result.audio)
-            print_summary(result)
-        return 0
+        return report(args, result, note=_wrote(output, result.audio), output=str(output),
+                      bytes=len(result.audio.wav))
 
     return run_intent(ask)
 

@@ -4,16 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .common import (
-    add_intent_arguments,
-    connect,
-    print_json,
-    print_summary,
-    read_image,
-    result_json,
-    run_intent,
-    show_progress,
-)
+from .common import add_intent_arguments, connect, read_image, report, run_intent, show_progress
 
 if TYPE_CHECKING:
     from .common import Subparsers
@@ -25,18 +16,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
     def ask() -> int:
         with connect(args) as client:
             if args.json:
-                print_json(result_json(client.chat(prompt, model=args.model, max_tokens=args.max_tokens,
-                                                   temperature=args.temperature, timeout=args.timeout,
-                                                   on_event=show_progress)), indent=None)
-                return 0
+                return report(args, client.chat(prompt, model=args.model, max_tokens=args.max_tokens,
+                                                temperature=args.temperature, timeout=args.timeout,
+                                                on_event=show_progress))
             stream = client.chat_stream(prompt, model=args.model, max_tokens=args.max_tokens,
                                         temperature=args.temperature, timeout=args.timeout,
                                         on_event=show_progress)
             for chunk in stream:
                 print(chunk, end="", flush=True)
-            print()
-            print_summary(stream.result)
-        return 0
+            return report(args, stream.result, "")
 
     return run_intent(ask)
 
@@ -56,12 +44,7 @@ def cmd_vision(args: argparse.Namespace) -> int:
         with connect(args) as client:
             result = client.vision(image, prompt, model=args.model, max_tokens=args.max_tokens,
                                    timeout=args.timeout, on_event=follow)
-        if args.json:
-            print_json(result_json(result), indent=None)
-        else:
-            print()
-            print_summary(result)
-        return 0
+        return report(args, result, "")  # the text came as it was generated: end its line
 
     return run_intent(ask)
 

@@ -100,6 +100,20 @@ def print_summary(result: Any) -> None:
           f"queued {result.usage.queue_wait_s:.2f} s, cost {result.usage.cost:.4f}]", file=sys.stderr)
 
 
+def report(args: argparse.Namespace, result: Any, text: str | None = None, note: str = "", **extra: object) -> int:
+    """How an intent command ends: with --json the result as one JSON object (with `extra`); otherwise `text`, if
+    any, on stdout, then `note` and the summary on stderr. Exit status 0."""
+    if args.json:
+        print_json(result_json(result, **extra), indent=None)
+        return 0
+    if text is not None:
+        print(text)
+    if note:
+        print(note, file=sys.stderr)
+    print_summary(result)
+    return 0
+
+
 # ---------------------------------------------------------- inputs, outputs --
 
 

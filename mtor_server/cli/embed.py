@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .common import add_intent_arguments, connect, print_json, print_summary, result_json, run_intent, show_progress
+from .common import add_intent_arguments, connect, report, run_intent, show_progress
 
 if TYPE_CHECKING:
     from .common import Subparsers
@@ -14,13 +14,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     def ask() -> int:
         with connect(args) as client:
             result = client.embed(args.texts, model=args.model, timeout=args.timeout, on_event=show_progress)
-        if args.json:
-            print_json(result_json(result), indent=None)
-            return 0
-        for vector in result.vectors:
-            print(" ".join(f"{v:.6g}" for v in vector))
-        print_summary(result)
-        return 0
+        return report(args, result, "\n".join(" ".join(f"{v:.6g}" for v in vector) for vector in result.vectors))
 
     return run_intent(ask)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 from .common import (
@@ -11,9 +10,7 @@ from .common import (
     add_intent_arguments,
     check_output,
     connect,
-    print_json,
-    print_summary,
-    result_json,
+    report,
     run_intent,
     show_progress,
     write_output,
@@ -58,12 +55,8 @@ def cmd_imagine(args: argparse.Namespace) -> int:
         finally:
             bar.end()
         write_output(output, result.png)
-        if args.json:
-            print_json(result_json(result, output=str(output), bytes=len(result.png)), indent=None)
-        else:
-            print(f"wrote {output}: {result.width}x{result.height}, seed {result.seed}", file=sys.stderr)
-            print_summary(result)
-        return 0
+        return report(args, result, note=f"wrote {output}: {result.width}x{result.height}, seed {result.seed}",
+                      output=str(output), bytes=len(result.png))
 
     return run_intent(ask)
 
