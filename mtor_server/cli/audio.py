@@ -90,13 +90,16 @@ class _Conversation:
             print(flush=True)
             self.answering = False
 
+    def close(self) -> None:
+        """Ends an open answer line and the bar, whether the intent succeeded or not."""
+        self.end_answer()
+        self.bar.end()
+
     def finish(self, transcript: str, answer: str) -> None:
         if not self.heard:
             print(f"you: {transcript}")
-        self.end_answer()
         if not self.answered:
             print(f"answer: {answer}")
-        self.bar.end()
 
 
 def cmd_converse(args: argparse.Namespace) -> int:
@@ -105,9 +108,13 @@ def cmd_converse(args: argparse.Namespace) -> int:
     shown = _Conversation(quiet=args.json)
 
     def ask() -> int:
-        with connect(args) as client:
-            result = client.converse(audio, language=args.language, voice=args.voice, max_tokens=args.max_tokens,
-                                     chat_model=args.model, timeout=args.timeout, on_event=shown)
+        try:
+            with connect(args) as client:
+                result = client.converse(audio, language=args.language, voice=args.voice,
+                                         max_tokens=args.max_tokens, chat_model=args.model, timeout=args.timeout,
+                                         on_event=shown)
+        finally:
+            shown.close()
         write_output(output, result.audio.wav)
         if not args.json:
             shown.finish(result.transcript.text, result.answer.text)
@@ -139,5 +146,5 @@ def register(sub: Subparsers) -> None:
     p.add_argument("--language", default="", help="the question's language (default: detected)")
     p.add_argument("--voice", default="", help="the answer's voice (default: the worker's)")
     p.add_argument("--max-tokens", type=int, default=0, help="most tokens in the answer (default: the worker's)")
-    add_intent_arguments(p)
+    add_intent_arguments(p, model_help="the chat model that answers (default: any)")
     p.set_defaults(func=cmd_converse)

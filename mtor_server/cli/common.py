@@ -4,8 +4,9 @@ exit status. The one module the command groups import from each other; it import
 command runs, so that `mtor --help` stays fast.
 
 Exit statuses: 0 done; 1 the realm was not reached or the intent failed (`mtor: CODE: message`); 2 a usage
-error, before anything is sent (argparse's own, and UsageError: a missing or unreadable input, an output that
-cannot be written; `mtor: message`)."""
+error (argparse's own, and UsageError: a missing, empty or unreadable input, an output that cannot be written;
+`mtor: message`), found before anything is sent, but for an output that a check passed and a write then failed
+(a full disk)."""
 from __future__ import annotations
 
 import argparse
@@ -48,9 +49,10 @@ def add_client_arguments(p: argparse.ArgumentParser, *, nested: bool = False) ->
                    "override it")
 
 
-def add_intent_arguments(p: argparse.ArgumentParser, *, json_help: str = "print one JSON object on stdout") -> None:
+def add_intent_arguments(p: argparse.ArgumentParser, *, json_help: str = "print one JSON object on stdout",
+                         model_help: str = "model to use (default: any)") -> None:
     """What every intent command takes besides its own: --model, --timeout, --json and the client's."""
-    p.add_argument("--model", default="", help="model to use (default: any)")
+    p.add_argument("--model", default="", help=model_help)
     p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     p.add_argument("--json", action="store_true", help=json_help)
     add_client_arguments(p)
