@@ -185,12 +185,20 @@ class AsyncClient:
             await asyncio.sleep(follow.retry_after(errors[0] if errors else None))
 
     async def _run(
+        self,
+        request: intent_pb2.IntentRequest,
+        timeout: float | None,
+        on_event: OnEvent | None,
+    ) -> Result:
+        follow = Follow(timeout=self._timeout_for(timeout))
+        return await _outcome(self._follow(request, follow, on_event))
+
+    async def _kind(
         self, build: Callable[..., intent_pb2.IntentRequest], args: Mapping[str, Any], result: type[conv.KindResult]
     ) -> conv.KindResult:
-        """Submit the intent a plain method's arguments describe and follow it to its result."""
-        follow = Follow(timeout=self._timeout_for(args["timeout"]))
-        events = self._follow(request_from_args(build, args), follow, args["on_event"])
-        return conv.expect_result(await _outcome(events), result)
+        """Submit the intent a plain method's arguments describe; its result, of the method's kind."""
+        outcome = await self._run(request_from_args(build, args), args["timeout"], args["on_event"])
+        return conv.expect_result(outcome, result)
 
     async def wait(
         self, intent_id: str, timeout: float | None = None, *, on_event: OnEvent | None = None
@@ -218,7 +226,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Generate text from a prompt or a conversation."""
-        return await self._run(conv.chat_request, locals(), TextResult)
+        return await self._kind(conv.chat_request, locals(), TextResult)
 
     def chat_stream(
         self,
@@ -255,7 +263,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TranscriptResult:
         """Speech to text; format "" lets the worker sniff the bytes."""
-        return await self._run(conv.transcribe_request, locals(), TranscriptResult)
+        return await self._kind(conv.transcribe_request, locals(), TranscriptResult)
 
     async def speak(
         self,
@@ -271,7 +279,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> AudioResult:
         """Text to speech, as a WAV file."""
-        return await self._run(conv.speak_request, locals(), AudioResult)
+        return await self._kind(conv.speak_request, locals(), AudioResult)
 
     async def imagine(
         self,
@@ -289,7 +297,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> ImageResult:
         """Text to image, as a PNG file."""
-        return await self._run(conv.imagine_request, locals(), ImageResult)
+        return await self._kind(conv.imagine_request, locals(), ImageResult)
 
     async def vision(
         self,
@@ -303,7 +311,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Ask about a picture (PNG, JPEG or WebP bytes)."""
-        return await self._run(conv.vision_request, locals(), TextResult)
+        return await self._kind(conv.vision_request, locals(), TextResult)
 
     async def embed(
         self,
@@ -315,7 +323,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> EmbeddingsResult:
         """Embed one text or several: one vector per text, in order (`result.vectors`)."""
-        return await self._run(conv.embed_request, locals(), EmbeddingsResult)
+        return await self._kind(conv.embed_request, locals(), EmbeddingsResult)
 
     async def converse(
         self,
@@ -339,7 +347,7 @@ class AsyncClient:
         Progress arrives as Delta events whose `stage` names the step: the transcript once heard,
         the answer as it is generated, then the speech's progress.
         """
-        return await self._run(conv.converse_request, locals(), ConversationResult)
+        return await self._kind(conv.converse_request, locals(), ConversationResult)
 
     # ------------------------------------------------------------- unary calls --
 

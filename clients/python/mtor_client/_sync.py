@@ -180,12 +180,20 @@ class Client:
             time.sleep(follow.retry_after(errors[0] if errors else None))
 
     def _run(
+        self,
+        request: intent_pb2.IntentRequest,
+        timeout: float | None,
+        on_event: OnEvent | None,
+    ) -> Result:
+        follow = Follow(timeout=self._timeout_for(timeout))
+        return _outcome(self._follow(request, follow, on_event))
+
+    def _kind(
         self, build: Callable[..., intent_pb2.IntentRequest], args: Mapping[str, Any], result: type[conv.KindResult]
     ) -> conv.KindResult:
-        """Submit the intent a plain method's arguments describe and follow it to its result."""
-        follow = Follow(timeout=self._timeout_for(args["timeout"]))
-        events = self._follow(request_from_args(build, args), follow, args["on_event"])
-        return conv.expect_result(_outcome(events), result)
+        """Submit the intent a plain method's arguments describe; its result, of the method's kind."""
+        outcome = self._run(request_from_args(build, args), args["timeout"], args["on_event"])
+        return conv.expect_result(outcome, result)
 
     def wait(
         self, intent_id: str, timeout: float | None = None, *, on_event: OnEvent | None = None
@@ -213,7 +221,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Generate text from a prompt or a conversation."""
-        return self._run(conv.chat_request, locals(), TextResult)
+        return self._kind(conv.chat_request, locals(), TextResult)
 
     def chat_stream(
         self,
@@ -250,7 +258,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TranscriptResult:
         """Speech to text; format "" lets the worker sniff the bytes."""
-        return self._run(conv.transcribe_request, locals(), TranscriptResult)
+        return self._kind(conv.transcribe_request, locals(), TranscriptResult)
 
     def speak(
         self,
@@ -266,7 +274,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> AudioResult:
         """Text to speech, as a WAV file."""
-        return self._run(conv.speak_request, locals(), AudioResult)
+        return self._kind(conv.speak_request, locals(), AudioResult)
 
     def imagine(
         self,
@@ -284,7 +292,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> ImageResult:
         """Text to image, as a PNG file."""
-        return self._run(conv.imagine_request, locals(), ImageResult)
+        return self._kind(conv.imagine_request, locals(), ImageResult)
 
     def vision(
         self,
@@ -298,7 +306,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Ask about a picture (PNG, JPEG or WebP bytes)."""
-        return self._run(conv.vision_request, locals(), TextResult)
+        return self._kind(conv.vision_request, locals(), TextResult)
 
     def embed(
         self,
@@ -310,7 +318,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> EmbeddingsResult:
         """Embed one text or several: one vector per text, in order (`result.vectors`)."""
-        return self._run(conv.embed_request, locals(), EmbeddingsResult)
+        return self._kind(conv.embed_request, locals(), EmbeddingsResult)
 
     def converse(
         self,
@@ -334,7 +342,7 @@ class Client:
         Progress arrives as Delta events whose `stage` names the step: the transcript once heard,
         the answer as it is generated, then the speech's progress.
         """
-        return self._run(conv.converse_request, locals(), ConversationResult)
+        return self._kind(conv.converse_request, locals(), ConversationResult)
 
     # ------------------------------------------------------------- unary calls --
 
