@@ -435,7 +435,7 @@ class Realm:
             intent.reason = ""
             self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name,
                                                           attempt=intent.attempts))
-        limit = self.cfg.timeout_for(intent.kind)
+        limit = self.cfg.timeouts.for_kind(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
         request = intent.request
@@ -551,14 +551,14 @@ class Realm:
     def _attempt_timed_out(self, intent: LiveIntent, assignment: str) -> None:
         if intent.assignment != assignment or intent.state != RUNNING:
             return
-        limit = self.cfg.timeout_for(intent.kind)
+        limit = self.cfg.timeouts.for_kind(intent.kind)
         if (worker := self._workers.get(intent.worker_id)) is not None:
             self._health(worker, ERROR)
             worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
                 assignment_id=assignment, reason="timed out")))
         self._finish(intent, FAILED, error=_error(
             grpc.StatusCode.DEADLINE_EXCEEDED,
-            f"worker {intent.worker} did not finish within {limit:g} s (timeouts.{intent.kind}_s)"))
+            f"worker {intent.worker} did not finish within {limit:g} s (timeouts.{intent.kind})"))
 
     # ----------------------------------------------------------- converse --
 

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 
 def _realm_config(args: argparse.Namespace) -> Config:
+    import mtor_worker.backends  # noqa: F401  (declares the backends' sections: mtor.toml holds every setting)
+
     from ..config import data_dir, load
 
     cfg = load(data_dir(args.data_dir))

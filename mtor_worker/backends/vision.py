@@ -6,12 +6,14 @@ side at most 512 pixels. Text streams token by token."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker.backends.base import BackendError, Job
 from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
 
@@ -39,7 +41,17 @@ def prepare_image(data: bytes) -> Any:
     return image
 
 
+@dataclass
+class TransformersSection:
+    model: str = setting("", "vision (transformers): an image-text-to-text model directory (a captioner, or a "
+                            "vision-language model with its processor); empty: no vision backend.")
+    name: str = setting("", "Model name callers ask for; empty: the directory name.")
+    device: str = setting("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+    max_tokens: int = setting(256, "Most tokens per answer when the intent does not say.")
+
+
 class VisionBackend(ModelBackend):
+    section = TransformersSection
     name = "transformers"
     kind = "vision"
 
