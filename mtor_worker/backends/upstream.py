@@ -56,6 +56,7 @@ class UpstreamError(BackendError):
 
 @dataclass
 class UpstreamSection:
+    """[upstream]: the settings of the backend that forwards to an OpenAI-compatible server."""
     url: str = setting("", "chat, transcribe, speak, imagine, embed (upstream): base URL of an OpenAI-compatible "
                        "server, e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
     kinds: list[str] = setting(["chat"], "Kinds it serves, each through OpenAI's endpoint for it: chat "

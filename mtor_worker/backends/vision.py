@@ -15,7 +15,13 @@ from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_server.config import setting
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
+from mtor_worker.backends.model import (
+    ModelBackend,
+    device_setting,
+    directory_name_setting,
+    directory_or_hub_id,
+    torch_device,
+)
 
 DEFAULT_PROMPT = "Describe this image in detail"
 LONGEST_SIDE = 512
@@ -43,10 +49,11 @@ def prepare_image(data: bytes) -> Any:
 
 @dataclass
 class TransformersSection:
+    """[transformers]: the vision backend's settings."""
     model: str = setting("", "vision (transformers): an image-text-to-text model directory (a captioner, or a "
-                            "vision-language model with its processor); empty: no vision backend.")
-    name: str = setting("", "Model name callers ask for; empty: the directory name.")
-    device: str = setting("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+                         "vision-language model with its processor); empty: no vision backend.")
+    name: str = directory_name_setting()
+    device: str = device_setting()
     max_tokens: int = setting(256, "Most tokens per answer when the intent does not say.")
 
 

