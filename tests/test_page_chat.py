@@ -184,6 +184,7 @@ def test_models_theme_and_a_phone_sized_screen(stack, browser):
     with realm.admin() as admin:
         admin.set_pool(Pool(name="fast", kind="chat", workers=("w1",)))
     with open_page(browser, gateway.url, SYSOP_TOKEN, width=360, height=740) as page:
+        page.wait_for_function("() => document.querySelectorAll('#chat-model option').length > 1")  # ListPools
         assert page.locator("#chat-model option").all_inner_texts() == ["any model", "pool fast"]
         page.select_option("#chat-model", label="pool fast")
         page.fill("#chat-input", "hello from a phone")
