@@ -2,13 +2,20 @@
 peer's last capacity report."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
 from mtor_client._proto.mtor.v1 import federation_pb2
 from mtor_client.kinds import name_of
 
+from mtor_server.scheduler.executor import Assignment
 from mtor_server.scheduler.workers import ConnectedWorker, Offer
+
+
+@dataclass(frozen=True)
+class Cancel:
+    assignment_id: str
 
 
 @dataclass
@@ -22,6 +29,17 @@ class PeerWorker(ConnectedWorker):
     # not wait for the next report to see the peer's capacity as it is
     sent: dict[str, int] = field(default_factory=dict)
     freed: dict[str, int] = field(default_factory=dict)
+    jobs: asyncio.Queue[Assignment | Cancel | None] = field(default_factory=asyncio.Queue)
+    """What the link's forwarder carries out: an assignment is a Forward call, a cancel ends one, None the link."""
+
+    def run(self, assignment: Assignment) -> None:
+        self.jobs.put_nowait(assignment)
+
+    def cancel(self, assignment_id: str, reason: str) -> None:
+        self.jobs.put_nowait(Cancel(assignment_id))
+
+    def close(self) -> None:
+        self.jobs.put_nowait(None)
 
     def take_report(self, report: federation_pb2.Capacity) -> None:
         self.report, self.reported_at = report, time.time()

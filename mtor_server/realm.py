@@ -60,6 +60,7 @@ from .records import (
     terminal_event_from_row,
 )
 from .scheduler import ConnectedWorker, pick_worker
+from .scheduler.executor import Assignment, Done, Failure, Progress, TakenBy, Update
 from .scheduler.peer_choice import pick_peer
 from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools, is_alias
@@ -158,7 +159,7 @@ class Realm:
         for pipeline in list(self._pipelines):  # their steps are recorded; the next start resumes them
             pipeline.cancel()
         for worker in list(self._workers.values()):
-            worker.send(None)
+            worker.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for intent in self._live.values():
@@ -463,7 +464,7 @@ class Realm:
         life = intent.life
         self._apply(intent, life.assign(worker.name, worker.id, time.time()))
         worker.running[life.assignment] = intent.id
-        if worker.is_peer:  # `started` comes from the peer once a worker there takes it (on_peer_started)
+        if worker.is_peer:  # `started` comes from the peer once a worker there takes it (a TakenBy update)
             log.debug("intent %s forwarded to realm %s: %s", intent.id, worker.name, intent.reason)
         else:
             intent.reason = ""
@@ -476,8 +477,7 @@ class Realm:
             request = intent_pb2.IntentRequest()
             request.CopyFrom(intent.request)
             request.model = ""
-        worker.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
-            assignment_id=life.assignment, intent_id=intent.id, intent=request, timeout_s=timeout)))
+        worker.run(Assignment(life.assignment, intent.id, request, timeout))
         intent.attempt_timer = asyncio.get_running_loop().call_later(
             limit, self._attempt_timed_out, intent, life.assignment)
 
@@ -505,8 +505,7 @@ class Realm:
             self._cancel(step, error)
         if intent.life.active and (worker := self._workers.get(intent.life.worker_id)) is not None:
             # the slot stays taken until the worker confirms the assignment ended
-            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
-                assignment_id=intent.life.assignment, reason=error.message)))
+            worker.cancel(intent.life.assignment, error.message)
         self._finish(intent, CANCELLED, error=error)
 
     def _finish(self, intent: LiveIntent, state: int, *, result: intent_pb2.IntentResult | None = None,
@@ -588,8 +587,7 @@ class Realm:
         limit = self.cfg.timeout_for(intent.kind)
         if (worker := self._workers.get(intent.life.worker_id)) is not None:
             self._health(worker, ERROR)
-            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
-                assignment_id=assignment, reason="timed out")))
+            worker.cancel(assignment, "timed out")
         self._finish(intent, FAILED, error=_error(
             grpc.StatusCode.DEADLINE_EXCEEDED,
             f"worker {intent.life.worker} did not finish within {limit:g} s (timeouts.{intent.kind}_s)"))
@@ -704,7 +702,7 @@ class Realm:
         if self._workers.pop(worker.id, None) is None:
             return
         self._changed()
-        worker.send(None)
+        worker.close()
         what = _who(worker)
         if worker.draining and not worker.running:
             log.info("%s left after draining", what)
@@ -731,13 +729,6 @@ class Realm:
         self._changed()
         self.dispatch()
 
-    def on_peer_started(self, peer: ConnectedWorker, assignment_id: str, started: intent_pb2.Started) -> None:
-        """A worker of the peer realm took a forwarded intent: the caller's `started`, naming it."""
-        intent = self._live.get(peer.running.get(assignment_id, ""))
-        if intent is None or intent.life.assignment != assignment_id or not intent.life.active:
-            return
-        self._apply(intent, intent.life.start(started.worker, started.realm, intent.reason))
-
     def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
         was_available = worker.available
         before = (worker.draining, worker.health.score, worker.devices)
@@ -758,23 +749,27 @@ class Realm:
         self._health_notice(worker, worker.health.heartbeat(healthy, late, now, self.cfg.health.readmit_after_s),
                             detail)
 
-    def on_update(self, worker: ConnectedWorker, update: worker_link_pb2.AssignmentUpdate) -> None:
-        intent_id = worker.running.get(update.assignment_id)
+    def on_update(self, worker: ConnectedWorker, assignment_id: str, update: Update) -> None:
+        """An executor's report on an assignment: a worker of a peer realm took it, its progress, its end."""
+        intent_id = worker.running.get(assignment_id)
         if intent_id is None:
             return  # an assignment the realm no longer expects
         intent = self._live.get(intent_id)
-        current = intent is not None and intent.life.assignment == update.assignment_id and intent.life.active
-        which = update.WhichOneof("update")
-        if which == "delta":
+        current = intent is not None and intent.life.assignment == assignment_id and intent.life.active
+        if isinstance(update, TakenBy):  # the caller's `started`, naming the peer's worker
+            if current:
+                self._apply(intent, intent.life.start(update.worker, update.realm, intent.reason))
+            return
+        if isinstance(update, Progress):
             if current:
                 self._apply(intent, intent.life.progress(update.delta))
             return
-        del worker.running[update.assignment_id]
-        if current and which == "result":
+        del worker.running[assignment_id]
+        if current and isinstance(update, Done):
             self._health(worker, SUCCESS)
             self._succeed(intent, update.result, worker)
-        elif current and which == "failed":
-            self._worker_failed(intent, worker, update.failed)
+        elif current and isinstance(update, Failure):
+            self._worker_failed(intent, worker, update.error)
         self.dispatch()
 
     def _succeed(self, intent: LiveIntent, result: intent_pb2.IntentResult, worker: ConnectedWorker) -> None:

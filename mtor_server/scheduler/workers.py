@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mtor_client._proto.mtor.v1 import worker_link_pb2
 
 from ..health import HealthScore
+from .executor import Assignment
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Offer:
 
 @dataclass
 class ConnectedWorker:
+    """An Executor: assignments and cancels go out on its stream as WorkerLink messages."""
+
     id: str
     name: str
     # kind name -> models served; an empty set means any model
@@ -79,3 +82,15 @@ class ConnectedWorker:
 
     def send(self, message: worker_link_pb2.RealmMessage | None) -> None:
         self.outbox.put_nowait(message)
+
+    def run(self, assignment: Assignment) -> None:
+        self.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
+            assignment_id=assignment.assignment_id, intent_id=assignment.intent_id, intent=assignment.request,
+            timeout_s=assignment.timeout_s)))
+
+    def cancel(self, assignment_id: str, reason: str) -> None:
+        self.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
+            assignment_id=assignment_id, reason=reason)))
+
+    def close(self) -> None:
+        self.send(None)
