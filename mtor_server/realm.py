@@ -87,8 +87,7 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
 
 def _who(worker: ConnectedWorker, capital: bool = False) -> str:
     """How messages name a worker, or a peer realm standing in for one."""
-    what = "realm" if worker.is_peer else "worker"
-    return f"{what.capitalize() if capital else what} {worker.name}"
+    return f"{worker.what.capitalize() if capital else worker.what} {worker.name}"
 
 
 def _not_recorded() -> RealmError:
@@ -464,11 +463,11 @@ class Realm:
         life = intent.life
         self._apply(intent, life.assign(worker.name, worker.id, time.time()))
         worker.running[life.assignment] = intent.id
-        if worker.is_peer:  # `started` comes from the peer once a worker there takes it (a TakenBy update)
+        if (taken := worker.taken(self.name)) is None:  # a peer realm reports it later, as a TakenBy update
             log.debug("intent %s forwarded to realm %s: %s", intent.id, worker.name, intent.reason)
         else:
             intent.reason = ""
-            self._apply(intent, life.start(worker.name, self.name))
+            self._apply(intent, life.start(taken.worker, taken.realm))
         limit = self.cfg.timeout_for(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
@@ -711,8 +710,7 @@ class Realm:
         for assignment, intent_id in worker.running.items():
             intent = self._live.get(intent_id)
             if intent is not None and intent.life.assignment == assignment and intent.life.active:
-                if worker.is_peer:
-                    intent.avoid.add(worker.realm_id)
+                worker.shun(intent.avoid)
                 self._requeue(intent, f"{what} lost: {reason}")
         worker.running.clear()
         self.dispatch()
@@ -777,10 +775,7 @@ class Realm:
         started = intent.life.started_at or now
         processing = now - started
         result.kind = to_proto(intent.kind)
-        if worker.is_peer:  # served there: its worker, realm and processing time (not its queue wait)
-            processing = max(0.0, min(processing, result.usage.processing_s))  # a peer cannot make it a credit
-        else:
-            result.worker, result.realm = worker.name, self.name
+        processing = worker.settle(result, processing, self.name)
         result.model = result.model or intent.model
         result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,
                                                cost=intent_cost(self.cfg.costs, intent.kind, processing)))
@@ -791,8 +786,7 @@ class Realm:
             error = intent_pb2.Error(code=INTERNAL, message=f"failed with status code {error.code}, which is no "
                                      f"failure: {error.message}")
         if error.code in RETRYABLE:
-            if worker.is_peer:
-                intent.avoid.add(worker.realm_id)
+            worker.shun(intent.avoid)
             self._requeue(intent, f"{_who(worker)}: {error.message}")
             return
         if error.code == TIMED_OUT:

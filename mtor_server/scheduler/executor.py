@@ -4,9 +4,12 @@ messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from mtor_client._proto.mtor.v1 import intent_pb2
+
+if TYPE_CHECKING:
+    from .workers import Offer
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,13 @@ class Executor(Protocol):
 
     id: str
     name: str
+    what: ClassVar[str]
+    """How messages name it: "worker" or "realm"."""
 
     def serves(self, kind: str, model: str) -> bool: ...
+
+    def offer(self, kind: str, model: str) -> Offer | None:
+        """A peer realm's last report for the kind; None for a worker (or a kind it does not serve)."""
 
     def run(self, assignment: Assignment) -> None:
         """Start the attempt; its updates come back through Realm.on_update."""
@@ -63,3 +71,12 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """The realm is done with it: end its stream or link."""
+
+    def taken(self, realm: str) -> TakenBy | None:
+        """Who takes an assignment, if known when it is sent (a worker of `realm` itself)."""
+
+    def settle(self, result: intent_pb2.IntentResult, processing_s: float, realm: str) -> float:
+        """Name who served the result; the processing time to bill."""
+
+    def shun(self, avoid: set[str]) -> None:
+        """Mark an intent whose attempt it lost not to be sent there again, where that applies."""
