@@ -4,6 +4,10 @@ All state changes happen on the event loop without awaiting in between, so
 dispatch, cancels, worker losses and results never race. The only awaits are
 store commits: before `accepted` (nothing accepted is lost) and before the
 terminal event (no result is sent that a restart would forget).
+
+An intent moves only by the transitions of its `life` (lifecycle.py); what a
+transition causes is written out in one place, `_apply`. Workers and peer
+realms are executors (scheduler/executor.py): run, cancel, report updates.
 """
 from __future__ import annotations
 
