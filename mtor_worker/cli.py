@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> Config:
     """The config file (and MTOR_* variables) with the given flags applied on top."""
+    import mtor_worker.backends  # noqa: F401  (declares the backends' sections: mtor.toml holds every setting)
     from mtor_server.config import data_dir, load
 
     cfg = load(data_dir(getattr(args, "data_dir", None)))

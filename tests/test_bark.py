@@ -93,6 +93,6 @@ def test_bad_input_is_invalid_argument_and_the_worker_keeps_serving(realm):
 def test_auto_runs_bark_only_with_a_model_configured_and_ahead_of_piper():
     cfg = Config()
     assert "bark" not in resolve_backends(["auto"], cfg)
-    cfg.bark.model = "/models/bark-small"
+    cfg.section("bark").model = "/models/bark-small"
     backends = resolve_backends(["auto"], cfg)
     assert "bark" in backends and ("piper" not in backends or backends.index("bark") < backends.index("piper"))

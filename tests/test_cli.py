@@ -43,6 +43,13 @@ def test_the_realm_never_imports_a_model_library_nor_the_gateways_web_stack():
     assert not loaded & set(WEB_STACK), loaded & set(WEB_STACK)
 
 
+def test_the_backends_settings_import_no_model_library():
+    loaded = imported_by("import mtor_worker.backends")  # what `mtor realm` imports for the backends' sections
+    assert "mtor_worker" in loaded
+    assert not loaded & set(MODEL_LIBRARIES), loaded & set(MODEL_LIBRARIES)
+    assert not loaded & set(WEB_STACK), loaded & set(WEB_STACK)
+
+
 def test_chat_and_status_against_a_realm(cluster):
     realm = cluster.realm({"MTOR_REALM_NAME": "lab"})
     cluster.worker(realm, "w1", delay=0.01)

@@ -204,7 +204,7 @@ def test_auto_picks_the_installed_model_backends_and_starter_models_are_found() 
     assert resolve_backends(["auto"], cfg) == ["llama", "whisper", "piper"]
     assert resolve_backends(["echo", "auto", "echo"], cfg) == ["echo", "llama", "whisper", "piper"]
     assert resolve_backends(["Piper"], cfg) == ["piper"]
-    cfg.diffusers.model = "/some/pipeline"
+    cfg.section("diffusers").model = "/some/pipeline"
     assert resolve_backends(["auto"], cfg) == ["llama", "whisper", "piper", "diffusers"]
     assert starter.chat_model() is not None and starter.chat_model().suffix == ".gguf"
     assert (starter.whisper_model() / "model.bin").exists()

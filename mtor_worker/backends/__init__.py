@@ -2,7 +2,9 @@
 
 Heavy model libraries (torch, llama.cpp, whisper) live in the backend modules,
 so a worker that runs only `echo` never imports them. To add a backend, add
-its "module:Class" here.
+its "module:Class" here. Importing this package declares each backend's own
+config section (`Backend.section`) to the config loader: the backend modules
+import no model library until a model loads.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import importlib.util
 from pathlib import Path
 from typing import Callable
 
-from mtor_server.config import Config
+from mtor_server.config import Config, declare_section
 from mtor_worker import starter
 from mtor_worker.backends.base import Backend, BackendError, BlockingBackend, Capability, Job
 
@@ -39,8 +41,20 @@ _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "
                                                   "piper": starter.piper_voice}
 
 
+def _backend_class(name: str) -> type:
+    module_name, _, class_name = _REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def declare_sections() -> None:
+    """Declare each backend's own section ([llama], ...) so that mtor.toml and MTOR_<NAME>_* have it."""
+    for name in _REGISTRY:
+        if (section := _backend_class(name).section) is not None:
+            declare_section(name, section)
+
+
 def _has_model(backend: str, cfg: Config) -> bool:
-    section = getattr(cfg, backend)
+    section = cfg.section(backend)
     configured = getattr(section, "model", "") or getattr(section, "voice", "") or getattr(section, "url", "")
     return bool(configured) or (backend in _STARTER and _STARTER[backend]() is not None)
 
@@ -69,8 +83,10 @@ def create_backend(name: str, cfg: Config) -> Backend:
     target = _REGISTRY.get(key)
     if target is None:
         raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(known_backends())}")
-    module_name, _, class_name = target.partition(":")
-    backend = getattr(importlib.import_module(module_name), class_name)(cfg.worker, getattr(cfg, key, None))
+    backend = _backend_class(key)(cfg.worker, cfg.sections().get(key))
     if not isinstance(backend, Backend):
         raise TypeError(f"{target} is not a Backend")
     return backend
+
+
+declare_sections()

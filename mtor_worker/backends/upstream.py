@@ -25,11 +25,13 @@ import urllib.error
 import urllib.request
 import uuid
 import wave
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker import media
 from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, embeddings, finish_reason
 
@@ -52,7 +54,22 @@ class UpstreamError(BackendError):
         self.status = status
 
 
+@dataclass
+class UpstreamSection:
+    """[upstream]: the settings of the backend that forwards to an OpenAI-compatible server."""
+    url: str = setting("", "chat, transcribe, speak, imagine, embed (upstream): base URL of an OpenAI-compatible "
+                       "server, e.g. http://127.0.0.1:8000/v1; empty: no upstream backend.")
+    kinds: list[str] = setting(["chat"], "Kinds it serves, each through OpenAI's endpoint for it: chat "
+                               "(/chat/completions), transcribe (/audio/transcriptions), speak (/audio/speech), "
+                               "imagine (/images/generations), embed (/embeddings).")
+    api_key: str = setting("", "Bearer key for it, if it needs one.")
+    models: list[str] = setting([], "Models to offer callers, for each of its kinds; empty: every model its /models "
+                                "lists, or any model name where it has no /models.")
+    timeout_s: float = setting(300.0, "Longest wait for its answer, in seconds.")
+
+
 class UpstreamBackend(BlockingBackend):
+    section = UpstreamSection
     name = "upstream"
 
     def __init__(self, settings: Any, options: Any = None) -> None:

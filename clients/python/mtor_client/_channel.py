@@ -1,7 +1,9 @@
-"""How to reach a realm: address, credentials and call metadata.
+"""How to reach a realm: address, credentials, call metadata and the channel.
 
 Shared by the sync and async clients so both read the same environment
-variables and speak to the same targets.
+variables and speak to the same targets. Connection and AsyncConnection hold
+each client's channel and stubs: the one place where opening and closing
+differ between them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
+from mtor_client._proto.mtor.v1 import account_pb2_grpc, intents_pb2_grpc, realm_pb2_grpc
 
 DEFAULT_TARGET = "127.0.0.1:7070"
 TARGET_ENV = "MTOR_REALM"
@@ -149,3 +153,55 @@ def aio_channel(endpoint: Endpoint) -> grpc.aio.Channel:
             endpoint.address, channel_credentials(endpoint.tls), options=endpoint.options
         )
     return grpc.aio.insecure_channel(endpoint.address, options=endpoint.options)
+
+
+@dataclass(frozen=True)
+class Stubs:
+    """The client's services on one channel."""
+
+    channel: Any  # grpc.Channel or grpc.aio.Channel
+    intents: intents_pb2_grpc.IntentsStub
+    realm: realm_pb2_grpc.RealmInfoStub
+    account: account_pb2_grpc.AccountStub
+
+    @classmethod
+    def on(cls, channel: Any) -> Stubs:
+        return cls(
+            channel,
+            intents_pb2_grpc.IntentsStub(channel),
+            realm_pb2_grpc.RealmInfoStub(channel),
+            account_pb2_grpc.AccountStub(channel),
+        )
+
+
+class Connection:
+    """A sync channel to a realm, opened at once; usable from any thread."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._stubs = Stubs.on(sync_channel(endpoint))
+
+    def stubs(self) -> Stubs:
+        return self._stubs
+
+    def close(self) -> None:
+        self._stubs.channel.close()
+
+
+class AsyncConnection:
+    """A grpc.aio channel to a realm, opened on first use: aio channels belong
+    to the event loop they are made in. Closing it lets the next use open a new one."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._stubs: Stubs | None = None
+
+    def stubs(self) -> Stubs:
+        if self._stubs is None:
+            self._stubs = Stubs.on(aio_channel(self.endpoint))
+        return self._stubs
+
+    async def close(self) -> None:
+        stubs, self._stubs = self._stubs, None
+        if stubs is not None:
+            await stubs.channel.close()

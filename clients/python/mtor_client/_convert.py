@@ -651,11 +651,11 @@ def converse_request(
     return req
 
 
-_R = TypeVar("_R", TextResult, TranscriptResult, AudioResult, ImageResult, ConversationResult,
-             EmbeddingsResult)
+KindResult = TypeVar("KindResult", TextResult, TranscriptResult, AudioResult, ImageResult, ConversationResult,
+                     EmbeddingsResult)
 
 
-def expect_result(result: Result, cls: type[_R]) -> _R:
+def expect_result(result: Result, cls: type[KindResult]) -> KindResult:
     """The result as the type the called method promises; Internal if the realm sent another kind."""
     if not isinstance(result, cls):
         raise Internal(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import grpc
 
@@ -27,8 +29,28 @@ MAX_DELAY_S = 2.0
 UNACCEPTED_GIVE_UP_S = 30.0
 
 
+# A client method's arguments that are about the call, not the intent.
+_CALL_ARGS = frozenset({"self", "timeout", "on_event"})
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def request_from_args(
+    build: Callable[..., intent_pb2.IntentRequest], args: Mapping[str, Any]
+) -> intent_pb2.IntentRequest:
+    """The intent a client method's own arguments (its `locals()`) describe.
+
+    Each kind's parameters are written in the client method's signature (the
+    public one) and its builder's in _convert (which checks them), and pass
+    from one to the other by name, so a parameter is never copied by hand.
+    A request_id of "" gets a fresh one, so a resubmit after a restart is
+    recognised by the realm.
+    """
+    params = {name: value for name, value in args.items() if name not in _CALL_ARGS}
+    params["request_id"] = params.get("request_id") or new_request_id()
+    return build(**params)
 
 
 class Follow:

@@ -1,16 +1,39 @@
-"""Text-chunk streams for chat_stream: iterate for chunks, then read `.result`.
+"""What the sync and async clients do differently with a stream of events.
 
-They wrap a followed intent's event stream, so re-attaching after a realm
-restart is already handled underneath.
+ChatStream and AsyncChatStream are chat_stream's text chunks: iterate for
+chunks, then read `.result`. They wrap a followed intent's event stream, so
+re-attaching after a realm restart is already handled underneath. notify and
+async_notify hand each event to the caller's on_event callback. The clients
+themselves are one source (_async.py, rewritten into _sync.py by
+tools/unasync.py); these are the pairs it maps onto each other.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from types import TracebackType
 
 from mtor_client._convert import expect_result
 from mtor_client.types import Delta, Event, Failed, Finished, TextResult
+
+OnEvent = Callable[[Event], None]
+# The async clients' callback may be a plain function or a coroutine function.
+AsyncOnEvent = Callable[[Event], None | Awaitable[None]]
+
+
+def notify(on_event: OnEvent | None, event: Event) -> None:
+    """Hand an event to the caller's callback, if any."""
+    if on_event is not None:
+        on_event(event)
+
+
+async def async_notify(on_event: AsyncOnEvent | None, event: Event) -> None:
+    """Hand an event to the caller's callback, if any, awaiting it when it returns an awaitable."""
+    if on_event is not None:
+        outcome = on_event(event)
+        if inspect.isawaitable(outcome):
+            await outcome
 
 
 class _ChunkState:

@@ -1,35 +1,27 @@
+# generated from _async.py by tools/unasync.py; do not edit (run `make unasync`)
 """The blocking client, on sync gRPC.
 
-Mirrors AsyncClient method for method; both build requests and read events
-through _convert and follow intents through _follow, so only the waiting
-differs.
+Generated from the asyncio client (_async.py), which is the one to edit; see
+there for how the two share their code. Streaming methods (submit, watch,
+notices, chat_stream) return iterators; everything else blocks until done.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from contextlib import closing
 from types import TracebackType
 from typing import Any
 
 import grpc
 
 from mtor_client import _convert as conv
-from mtor_client._channel import TLS, resolve, sync_channel
-from mtor_client._follow import Follow, new_request_id
-from mtor_client._proto.mtor.v1 import (
-    account_pb2,
-    account_pb2_grpc,
-    intent_pb2,
-    intents_pb2,
-    intents_pb2_grpc,
-    realm_pb2,
-    realm_pb2_grpc,
-)
-from mtor_client._stream import ChatStream
+from mtor_client._channel import TLS, Connection, Stubs, resolve
+from mtor_client._follow import Follow, request_from_args
+from mtor_client._proto.mtor.v1 import account_pb2, intent_pb2, intents_pb2, realm_pb2
+from mtor_client._stream import ChatStream, OnEvent, notify
 from mtor_client.account import UsageReport, usage_from_proto
-from mtor_client.errors import error_from_rpc
+from mtor_client.errors import MtorError, error_from_rpc
 from mtor_client.types import (
     AudioResult,
     ChatMessage,
@@ -47,7 +39,6 @@ from mtor_client.types import (
     TranscriptResult,
 )
 
-OnEvent = Callable[[Event], None]
 Messages = Iterable[ChatMessage | Mapping[str, str] | tuple[str, str]]
 
 
@@ -70,20 +61,20 @@ class Client:
         options: list[tuple[str, Any]] | None = None,
         tls: TLS | None = None,
     ) -> None:
-        self._endpoint = resolve(target, token, options, tls)
+        self._conn = Connection(resolve(target, token, options, tls))
         self._timeout = timeout
-        self._channel = sync_channel(self._endpoint)
-        self._stub = intents_pb2_grpc.IntentsStub(self._channel)
-        self._realm_stub = realm_pb2_grpc.RealmInfoStub(self._channel)
-        self._account_stub = account_pb2_grpc.AccountStub(self._channel)
 
     @property
     def target(self) -> str:
         """The realm address this client talks to."""
-        return self._endpoint.address
+        return self._conn.endpoint.address
+
+    @property
+    def _stubs(self) -> Stubs:
+        return self._conn.stubs()
 
     def close(self) -> None:
-        self._channel.close()
+        self._conn.close()
 
     def __enter__(self) -> Client:
         return self
@@ -99,54 +90,66 @@ class Client:
     def _timeout_for(self, timeout: float | None) -> float | None:
         return self._timeout if timeout is None else timeout
 
+    # ------------------------------------------------------------ the calls --
+
+    def _call(self, rpc: Any, request: Any, timeout: float | None, intent_id: str | None = None) -> Any:
+        """The response of one unary call; gRPC errors come out as MtorError."""
+        try:
+            return rpc(request, timeout=self._timeout_for(timeout), metadata=self._conn.endpoint.metadata)
+        except grpc.RpcError as e:
+            raise error_from_rpc(e, intent_id) from None
+
+    def _stream(
+        self,
+        method: str,
+        request: Any,
+        timeout: float | None,
+        convert: Callable[[Any], Any],
+        intent_id: str | None = None,
+        errors: list[MtorError] | None = None,
+    ) -> Generator[Any, None, None]:
+        """`convert` of each message of one Intents stream, skipping None.
+
+        A gRPC error ends it as an MtorError naming the intent (`intent_id`,
+        else the one its items name): raised, or appended to `errors` when given.
+        """
+        try:
+            call = getattr(self._stubs.intents, method)(
+                request, timeout=timeout, metadata=self._conn.endpoint.metadata
+            )
+            try:
+                for msg in call:
+                    item = convert(msg)
+                    if item is not None:
+                        intent_id = intent_id or getattr(item, "intent_id", "") or None
+                        yield item
+            finally:
+                call.cancel()
+        except grpc.RpcError as e:
+            error = error_from_rpc(e, intent_id)
+            if errors is None:
+                raise error from None
+            errors.append(error)
+
     # ------------------------------------------------------------ raw streams --
 
     def submit(
         self, request: intent_pb2.IntentRequest, *, timeout: float | None = None
     ) -> Iterator[Event]:
         """Events of one Submit call, as they come; no reconnecting."""
-        return self._events(
-            self._stub.Submit, intents_pb2.SubmitRequest(intent=request), timeout, None
-        )
+        request = intents_pb2.SubmitRequest(intent=request)
+        return self._stream("Submit", request, self._timeout_for(timeout), conv.event_from_proto)
 
     def watch(
         self, intent_id: str, after_seq: int = 0, *, timeout: float | None = None
     ) -> Iterator[Event]:
         """Events of one Watch call: the replay after `after_seq`, then live to the end."""
         request = intents_pb2.WatchRequest(intent_id=intent_id, after_seq=after_seq)
-        return self._events(self._stub.Watch, request, timeout, intent_id)
-
-    def _events(
-        self, method: Any, request: Any, timeout: float | None, intent_id: str | None
-    ) -> Iterator[Event]:
-        try:
-            call = method(
-                request, timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-            try:
-                for msg in call:
-                    event = conv.event_from_proto(msg)
-                    if event is not None:
-                        intent_id = intent_id or event.intent_id or None
-                        yield event
-            finally:
-                call.cancel()
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
+        return self._stream("Watch", request, self._timeout_for(timeout), conv.event_from_proto, intent_id)
 
     def notices(self, *, timeout: float | None = None) -> Iterator[Notice]:
         """Realm notices, live, until you stop iterating (or `timeout`, if given)."""
-        try:
-            call = self._stub.Notices(
-                intents_pb2.NoticesRequest(), timeout=timeout, metadata=self._endpoint.metadata
-            )
-            try:
-                for msg in call:
-                    yield conv.notice_from_proto(msg)
-            finally:
-                call.cancel()
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        return self._stream("Notices", intents_pb2.NoticesRequest(), timeout, conv.notice_from_proto)
 
     # ------------------------------------------------------ following intents --
 
@@ -157,39 +160,24 @@ class Client:
         on_event: OnEvent | None,
     ) -> Generator[Event, None, None]:
         """Every event of one intent exactly once, re-attaching after realm restarts."""
-        md = self._endpoint.metadata
         while True:
-            error = None
+            if follow.watching:
+                attempt = intents_pb2.WatchRequest(intent_id=follow.intent_id, after_seq=follow.last_seq)
+                method = "Watch"
+            else:
+                attempt = intents_pb2.SubmitRequest(intent=request)
+                method = "Submit"
+            errors: list[MtorError] = []
+            events = self._stream(method, attempt, follow.remaining(), follow.take, follow.intent_id, errors)
             try:
-                if follow.watching:
-                    call = self._stub.Watch(
-                        intents_pb2.WatchRequest(
-                            intent_id=follow.intent_id, after_seq=follow.last_seq
-                        ),
-                        timeout=follow.remaining(),
-                        metadata=md,
-                    )
-                else:
-                    call = self._stub.Submit(
-                        intents_pb2.SubmitRequest(intent=request),
-                        timeout=follow.remaining(),
-                        metadata=md,
-                    )
-                try:
-                    for msg in call:
-                        event = follow.take(msg)
-                        if event is None:
-                            continue
-                        if on_event is not None:
-                            on_event(event)
-                        yield event
-                        if follow.done:
-                            return
-                finally:
-                    call.cancel()
-            except grpc.RpcError as e:
-                error = error_from_rpc(e, follow.intent_id)
-            time.sleep(follow.retry_after(error))
+                for event in events:
+                    notify(on_event, event)
+                    yield event
+                    if follow.done:
+                        return
+            finally:
+                events.close()
+            time.sleep(follow.retry_after(errors[0] if errors else None))
 
     def _run(
         self,
@@ -200,6 +188,13 @@ class Client:
         follow = Follow(timeout=self._timeout_for(timeout))
         return _outcome(self._follow(request, follow, on_event))
 
+    def _kind(
+        self, build: Callable[..., intent_pb2.IntentRequest], args: Mapping[str, Any], result: type[conv.KindResult]
+    ) -> conv.KindResult:
+        """Submit the intent a plain method's arguments describe; its result, of the method's kind."""
+        outcome = self._run(request_from_args(build, args), args["timeout"], args["on_event"])
+        return conv.expect_result(outcome, result)
+
     def wait(
         self, intent_id: str, timeout: float | None = None, *, on_event: OnEvent | None = None
     ) -> Result:
@@ -208,6 +203,7 @@ class Client:
         return _outcome(self._follow(None, follow, on_event))
 
     # --------------------------------------------------------- plain methods --
+    # Each passes its own arguments (locals()) to its kind's builder in _convert.
 
     def chat(
         self,
@@ -225,18 +221,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Generate text from a prompt or a conversation."""
-        request = conv.chat_request(
-            prompt,
-            messages=messages,
-            model=model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            top_p=top_p,
-            seed=seed,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), TextResult)
+        return self._kind(conv.chat_request, locals(), TextResult)
 
     def chat_stream(
         self,
@@ -254,17 +239,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> ChatStream:
         """Like chat, but iterate the returned stream for text chunks as they come."""
-        request = conv.chat_request(
-            prompt,
-            messages=messages,
-            model=model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            top_p=top_p,
-            seed=seed,
-            request_id=request_id or new_request_id(),
-        )
+        request = request_from_args(conv.chat_request, locals())
         follow = Follow(timeout=self._timeout_for(timeout))
         return ChatStream(self._follow(request, follow, on_event))
 
@@ -283,17 +258,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TranscriptResult:
         """Speech to text; format "" lets the worker sniff the bytes."""
-        request = conv.transcribe_request(
-            audio,
-            format=format,
-            language=language,
-            task=task,
-            beam_size=beam_size,
-            vad_filter=vad_filter,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), TranscriptResult)
+        return self._kind(conv.transcribe_request, locals(), TranscriptResult)
 
     def speak(
         self,
@@ -309,16 +274,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> AudioResult:
         """Text to speech, as a WAV file."""
-        request = conv.speak_request(
-            text,
-            voice=voice,
-            text_temperature=text_temperature,
-            waveform_temperature=waveform_temperature,
-            speed=speed,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), AudioResult)
+        return self._kind(conv.speak_request, locals(), AudioResult)
 
     def imagine(
         self,
@@ -336,18 +292,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> ImageResult:
         """Text to image, as a PNG file."""
-        request = conv.imagine_request(
-            prompt,
-            negative_prompt=negative_prompt,
-            width=width,
-            height=height,
-            steps=steps,
-            guidance=guidance,
-            seed=seed,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), ImageResult)
+        return self._kind(conv.imagine_request, locals(), ImageResult)
 
     def vision(
         self,
@@ -361,14 +306,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> TextResult:
         """Ask about a picture (PNG, JPEG or WebP bytes)."""
-        request = conv.vision_request(
-            image,
-            prompt,
-            max_tokens=max_tokens,
-            model=model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), TextResult)
+        return self._kind(conv.vision_request, locals(), TextResult)
 
     def embed(
         self,
@@ -380,8 +318,7 @@ class Client:
         on_event: OnEvent | None = None,
     ) -> EmbeddingsResult:
         """Embed one text or several: one vector per text, in order (`result.vectors`)."""
-        request = conv.embed_request(texts, model=model, request_id=request_id or new_request_id())
-        return conv.expect_result(self._run(request, timeout, on_event), EmbeddingsResult)
+        return self._kind(conv.embed_request, locals(), EmbeddingsResult)
 
     def converse(
         self,
@@ -405,86 +342,46 @@ class Client:
         Progress arrives as Delta events whose `stage` names the step: the transcript once heard,
         the answer as it is generated, then the speech's progress.
         """
-        request = conv.converse_request(
-            audio,
-            format=format,
-            language=language,
-            history=history,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            voice=voice,
-            transcribe_model=transcribe_model,
-            chat_model=chat_model,
-            speak_model=speak_model,
-            request_id=request_id or new_request_id(),
-        )
-        return conv.expect_result(self._run(request, timeout, on_event), ConversationResult)
+        return self._kind(conv.converse_request, locals(), ConversationResult)
 
     # ------------------------------------------------------------- unary calls --
 
     def cancel(self, intent_id: str, *, timeout: float | None = None) -> str:
         """Cancel a queued or running intent; its state afterwards ("cancelled" or how it ended)."""
-        try:
-            response = self._stub.Cancel(
-                intents_pb2.CancelRequest(intent_id=intent_id),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
+        request = intents_pb2.CancelRequest(intent_id=intent_id)
+        response = self._call(self._stubs.intents.Cancel, request, timeout, intent_id)
         return conv.state_name(response.state)
 
     def get(self, intent_id: str, *, timeout: float | None = None) -> IntentInfo:
         """What the realm knows about an intent, with its result once it succeeded."""
-        try:
-            response = self._stub.Get(
-                intents_pb2.GetRequest(intent_id=intent_id),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e, intent_id) from None
+        request = intents_pb2.GetRequest(intent_id=intent_id)
+        response = self._call(self._stubs.intents.Get, request, timeout, intent_id)
         return conv.info_from_proto(response.intent)
 
     def describe(self, *, timeout: float | None = None) -> RealmInfo:
         """The realm's name, version and what it can serve right now, per kind."""
-        try:
-            response = self._realm_stub.Describe(
-                realm_pb2.DescribeRequest(),
-                timeout=self._timeout_for(timeout),
-                metadata=self._endpoint.metadata,
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = self._call(self._stubs.realm.Describe, realm_pb2.DescribeRequest(), timeout)
         return conv.realm_info_from_proto(response)
 
     def whoami(self, *, timeout: float | None = None) -> str:
         """The user name the realm takes this client's token for ("anonymous" without one)."""
-        try:
-            response = self._account_stub.WhoAmI(
-                account_pb2.WhoAmIRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = self._call(self._stubs.account.WhoAmI, account_pb2.WhoAmIRequest(), timeout)
         return response.user
 
     def usage(self, *, timeout: float | None = None) -> UsageReport:
         """This user's usage (totals, per kind) and quota."""
-        try:
-            response = self._account_stub.Usage(
-                account_pb2.UsageRequest(), timeout=self._timeout_for(timeout), metadata=self._endpoint.metadata
-            )
-        except grpc.RpcError as e:
-            raise error_from_rpc(e) from None
+        response = self._call(self._stubs.account.Usage, account_pb2.UsageRequest(), timeout)
         return usage_from_proto(response)
 
 
 def _outcome(events: Generator[Event, None, None]) -> Result:
     """Drain a followed intent: its result, or its error raised."""
-    with closing(events):
+    try:
         for event in events:
             if isinstance(event, Finished):
                 return event.result
             if isinstance(event, Failed):
                 raise event.error
+    finally:
+        events.close()
     raise AssertionError("intent stream ended without a terminal event")  # _follow never does

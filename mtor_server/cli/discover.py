@@ -1,5 +1,5 @@
 """`mtor discover`: realms and workers announced on the local network, with their TXT data, and the realms
-that answer at seed addresses; `--diagnose` explains what is (not) found (diagnose.py)."""
+that answer at seed addresses; `--diagnose` explains what is (not) found (discovery/diagnose.py)."""
 from __future__ import annotations
 
 import argparse
@@ -9,10 +9,13 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from . import REALM_TYPE, TYPES, WORKER_TYPE, Browser, Found, browse
+from ..discovery import REALM_TYPE, TYPES, WORKER_TYPE, Browser, Found, browse
+from .common import client_tls
 
 if TYPE_CHECKING:
     from mtor_client import TLS
+
+    from .common import Subparsers
 
 EPILOG = """exit status:
   0  listed (plain, even when nothing was found); with --diagnose: a realm that speaks this
@@ -22,7 +25,9 @@ EPILOG = """exit status:
   2  a configuration mistake, or --seed/--diagnose with --watch"""
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def register(sub: Subparsers) -> None:
+    p = sub.add_parser("discover", help="list the realms and workers on the local network (and at --seed "
+                       "addresses); --diagnose explains an empty result")
     p.add_argument("--seconds", type=float, default=None, metavar="S",
                    help="how long to listen (default: config discovery.browse_s, 2)")
     p.add_argument("--interface", action="append", metavar="ADDRESS|NAME",
@@ -44,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "multicast DNS), and the realms that answer at seed addresses.")
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.set_defaults(func=cmd_discover)
 
 
 def _show(found: list[Found]) -> None:
@@ -80,18 +86,13 @@ async def _watch(seconds: float | None, interfaces: list[str], as_json: bool) ->
 
 def _tls(args: argparse.Namespace, seeds: list[str]) -> TLS | None:
     """The [tls] client settings, read only when there is a seed to ask."""
-    if not seeds:
-        return None
-    from ..config import data_dir, load_section
-    from ..tls import client_tls
-
-    return client_tls(load_section(data_dir(args.data_dir), "tls"))
+    return client_tls(args) if seeds else None
 
 
 async def _discover(seconds: float, interfaces: list[str], seeds: list[str],
                     tls: TLS | None) -> tuple[list[Found], list[str], str]:
     """(found: multicast first, then the seeds; why seeds failed; why browsing failed, if it did)."""
-    from .seeds import merge, probe_seeds
+    from ..discovery.seeds import merge, probe_seeds
 
     async def heard() -> tuple[list[Found], str]:
         try:
@@ -104,7 +105,7 @@ async def _discover(seconds: float, interfaces: list[str], seeds: list[str],
     return merge(multicast, asked), list(failed.values()), trouble
 
 
-def main(args: argparse.Namespace) -> int:
+def cmd_discover(args: argparse.Namespace) -> int:
     from ..config import data_dir, load_section
 
     section = load_section(data_dir(args.data_dir), "discovery")
@@ -123,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     tls = _tls(args, seeds)
     if args.diagnose:
-        from .diagnose import diagnose, render
+        from ..discovery.diagnose import diagnose, render
 
         report = asyncio.run(diagnose(seconds, interfaces, seeds, tls))
         if args.json:
