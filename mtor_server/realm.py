@@ -611,7 +611,9 @@ class Realm:
             question = heard.transcript.text.strip()
             if not question:
                 raise _StepFailed(_error(grpc.StatusCode.INVALID_ARGUMENT, "converse: no speech was heard"))
-            self._apply(intent, intent.life.progress(intent_pb2.Delta(text=question, stage=intent_pb2.KIND_TRANSCRIBE)))
+            if not intent.life.done:  # cancelled while the step's result was on its way: the next step says so
+                self._apply(intent, intent.life.progress(intent_pb2.Delta(text=question,
+                                                                          stage=intent_pb2.KIND_TRANSCRIBE)))
             chat = intent_pb2.ChatRequest(messages=[*request.history, intent_pb2.ChatMessage(
                 role="user", content=question)], max_tokens=request.max_tokens)
             if request.HasField("temperature"):
