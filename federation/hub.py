@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from mtor_client import TLS
 
+from mtor_server.lifecycle import SUCCEEDED
 from mtor_server.realm import Realm
-from mtor_server.records import SUCCEEDED
 
 from .book import SCHEMA as BOOK_SCHEMA
 from .book import Peer, PeerBook

@@ -11,17 +11,18 @@ import uuid
 import grpc
 from mtor_client import TLS
 from mtor_client._channel import aio_channel, resolve
-from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2, worker_link_pb2
+from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2
 from mtor_client.kinds import kind_of
 
+from mtor_server.lifecycle import CANCELLED, FAILED, SUCCEEDED
 from mtor_server.realm import Realm
-from mtor_server.records import CANCELLED, FAILED, SUCCEEDED
+from mtor_server.scheduler.executor import Assignment, Done, Failure, Progress, TakenBy
 from mtor_server.store import log_failure
 from mtor_worker.backoff import Backoff
 
 from . import PROTOCOL
 from .book import Peer, PeerBook
-from .peer_worker import PeerWorker
+from .peer_worker import Cancel, PeerWorker
 from .service import hello_of
 from .usage import UsageBook
 
@@ -165,26 +166,25 @@ class PeerLink:
         """Carry out what the realm sends the peer: assignments become Forward calls, cancels end them."""
         calls: dict[str, asyncio.Task[None]] = {}
         try:
-            while (message := await peer.outbox.get()) is not None:
-                which = message.WhichOneof("message")
-                if which == "assign":
-                    task = asyncio.create_task(self._forward(peer, stub, metadata, message.assign))
-                    calls[message.assign.assignment_id] = task
-                    task.add_done_callback(lambda _, a=message.assign.assignment_id: calls.pop(a, None))
-                elif which == "cancel" and (call := calls.get(message.cancel.assignment_id)) is not None:
+            while (job := await peer.jobs.get()) is not None:
+                if isinstance(job, Assignment):
+                    task = asyncio.create_task(self._forward(peer, stub, metadata, job))
+                    calls[job.assignment_id] = task
+                    task.add_done_callback(lambda _, a=job.assignment_id: calls.pop(a, None))
+                elif isinstance(job, Cancel) and (call := calls.get(job.assignment_id)) is not None:
                     call.cancel()
         finally:
             for call in calls.values():
                 call.cancel()
 
     async def _forward(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
-                       assignment: worker_link_pb2.Assignment) -> None:
+                       assignment: Assignment) -> None:
         route = self.realm.forward_route(assignment.intent_id)
         if route is None:  # cancelled before the forward began
             self._failed(peer, assignment, "", grpc.StatusCode.CANCELLED.value[0], "cancelled")
             return
         visited, hops_left, origin_user = route
-        kind = kind_of(assignment.intent) or ""
+        kind = kind_of(assignment.request) or ""
         counted = peer.forwarded(kind)
         try:
             await self._forward_call(peer, stub, metadata, assignment, visited, hops_left, origin_user)
@@ -192,11 +192,11 @@ class PeerLink:
             peer.forward_ended(kind, counted)
 
     async def _forward_call(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
-                            assignment: worker_link_pb2.Assignment, visited: list[str], hops_left: int,
+                            assignment: Assignment, visited: list[str], hops_left: int,
                             origin_user: str) -> None:
         aid = assignment.assignment_id
         call = stub.Forward(federation_pb2.ForwardRequest(
-            intent=assignment.intent, visited=visited, hops_left=max(0, hops_left),
+            intent=assignment.request, visited=visited, hops_left=max(0, hops_left),
             origin_intent_id=assignment.intent_id, origin_user=origin_user),
             metadata=metadata, timeout=assignment.timeout_s + FORWARD_GRACE_S)
         there = ""  # the peer's id of the intent, once it accepted it
@@ -206,16 +206,15 @@ class PeerLink:
                 if which == "accepted":
                     there = event.accepted.intent_id
                 elif which == "started":
-                    self.realm.on_peer_started(peer, aid, event.started)
+                    self.realm.on_update(peer, aid, TakenBy(event.started.worker, event.started.realm))
                 elif which == "delta":
-                    self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid, delta=event.delta))
+                    self.realm.on_update(peer, aid, Progress(event.delta))
                 elif which == "result":
                     usage = event.result.usage
                     # queued before the realm's own writes of the outcome, so committed with or before them, and
                     # before the terminal event goes out (the store commits in order)
                     self._record(aid, assignment.intent_id, there, SUCCEEDED, usage.processing_s, usage.cost)
-                    self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(assignment_id=aid,
-                                                                                result=event.result))
+                    self.realm.on_update(peer, aid, Done(event.result))
                     return
                 elif which == "failed":
                     self._failed(peer, assignment, there, event.failed.code, event.failed.message)
@@ -234,13 +233,12 @@ class PeerLink:
                 error = (grpc.StatusCode.UNAVAILABLE.value[0], f"the link broke: {e.code().name}")
         self._failed(peer, assignment, there, *error)
 
-    def _failed(self, peer: PeerWorker, assignment: worker_link_pb2.Assignment, there: str, code: int,
+    def _failed(self, peer: PeerWorker, assignment: Assignment, there: str, code: int,
                 message: str) -> None:
         if there:
             outcome = CANCELLED if code == grpc.StatusCode.CANCELLED.value[0] else FAILED
             self._record(assignment.assignment_id, assignment.intent_id, there, outcome, 0.0, 0.0)
-        self.realm.on_update(peer, worker_link_pb2.AssignmentUpdate(
-            assignment_id=assignment.assignment_id, failed=intent_pb2.Error(code=code, message=message)))
+        self.realm.on_update(peer, assignment.assignment_id, Failure(intent_pb2.Error(code=code, message=message)))
 
     def _record(self, attempt: str, intent_id: str, there: str, outcome: int, processing_s: float,
                 cost: float) -> None:

@@ -2,17 +2,26 @@
 peer's last capacity report."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from mtor_client._proto.mtor.v1 import federation_pb2
+from mtor_client._proto.mtor.v1 import federation_pb2, intent_pb2
 from mtor_client.kinds import name_of
 
+from mtor_server.scheduler.executor import Assignment, TakenBy
 from mtor_server.scheduler.workers import ConnectedWorker, Offer
+
+
+@dataclass(frozen=True)
+class Cancel:
+    assignment_id: str
 
 
 @dataclass
 class PeerWorker(ConnectedWorker):
+    what: ClassVar[str] = "realm"
     report: federation_pb2.Capacity = field(default_factory=federation_pb2.Capacity)
     reported_at: float = 0.0  # unix seconds
     offers: dict[str, Offer] = field(default_factory=dict)  # per kind; its models are in `capabilities`
@@ -22,6 +31,28 @@ class PeerWorker(ConnectedWorker):
     # not wait for the next report to see the peer's capacity as it is
     sent: dict[str, int] = field(default_factory=dict)
     freed: dict[str, int] = field(default_factory=dict)
+    jobs: asyncio.Queue[Assignment | Cancel | None] = field(default_factory=asyncio.Queue)
+    """What the link's forwarder carries out: an assignment is a Forward call, a cancel ends one, None the link."""
+
+    def run(self, assignment: Assignment) -> None:
+        self.jobs.put_nowait(assignment)
+
+    def cancel(self, assignment_id: str, reason: str) -> None:
+        self.jobs.put_nowait(Cancel(assignment_id))
+
+    def close(self) -> None:
+        self.jobs.put_nowait(None)
+
+    def taken(self, realm: str) -> TakenBy | None:
+        return None
+
+    def settle(self, result: intent_pb2.IntentResult, processing_s: float, realm: str) -> float:
+        """Served there: its worker, realm and processing time (not its queue wait), which cannot make it a
+        credit nor exceed the time this realm waited."""
+        return max(0.0, min(processing_s, result.usage.processing_s))
+
+    def shun(self, avoid: set[str]) -> None:
+        avoid.add(self.realm_id)
 
     def take_report(self, report: federation_pb2.Capacity) -> None:
         self.report, self.reported_at = report, time.time()

@@ -4,6 +4,10 @@ All state changes happen on the event loop without awaiting in between, so
 dispatch, cancels, worker losses and results never race. The only awaits are
 store commits: before `accepted` (nothing accepted is lost) and before the
 terminal event (no result is sent that a restart would forget).
+
+An intent moves only by the transitions of its `life` (lifecycle.py); what a
+transition causes is written out in one place, `_apply`. Workers and peer
+realms are executors (scheduler/executor.py): run, cancel, report updates.
 """
 from __future__ import annotations
 
@@ -29,16 +33,29 @@ from .errors import RealmError, not_found
 from .health import Transition
 from .health.score import ERROR, FAILURE, SUCCESS
 from .identity import realm_id
-from .metrics import RealmMetrics
-from .notices import NoticeHub
-from .queue import FairQueue, QueueFull
-from .records import (
+from .lifecycle import (
     CANCELLED,
     FAILED,
     QUEUED,
     RUNNING,
     SUCCEEDED,
-    TERMINAL,
+    Accepted,
+    Assigned,
+    Composing,
+    Event,
+    Finished,
+    Life,
+    Phase,
+    Progressed,
+    Queued,
+    Relayed,
+    Retried,
+    Started,
+)
+from .metrics import Reading, RealmMetrics
+from .notices import NoticeHub
+from .queue import FairQueue, QueueFull
+from .records import (
     LiveIntent,
     info_from_live,
     info_from_row,
@@ -47,6 +64,7 @@ from .records import (
     terminal_event_from_row,
 )
 from .scheduler import ConnectedWorker, pick_worker
+from .scheduler.executor import Assignment, Done, Failure, Progress, TakenBy, Update
 from .scheduler.peer_choice import pick_peer
 from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools, is_alias
@@ -73,8 +91,7 @@ def _error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
 
 def _who(worker: ConnectedWorker, capital: bool = False) -> str:
     """How messages name a worker, or a peer realm standing in for one."""
-    what = "realm" if worker.is_peer else "worker"
-    return f"{what.capitalize() if capital else what} {worker.name}"
+    return f"{worker.what.capitalize() if capital else worker.what} {worker.name}"
 
 
 def _not_recorded() -> RealmError:
@@ -118,7 +135,7 @@ class Realm:
         self._routes = cfg.federation.route_map()
         self.network = NetworkView(realm_id, None)
         """Workers and realms seen around it (Admin ListNetwork); the server starts the listening part."""
-        self.metrics = RealmMetrics(self)  # counted in _finish, gauges read from this state at each scrape
+        self.metrics = RealmMetrics(self.name, self._reading)  # counted from Finished events
 
     @classmethod
     async def open(cls, cfg: Config, data_dir: Path, schemas: Iterable[str] = ()) -> "Realm":
@@ -145,7 +162,7 @@ class Realm:
         for pipeline in list(self._pipelines):  # their steps are recorded; the next start resumes them
             pipeline.cancel()
         for worker in list(self._workers.values()):
-            worker.send(None)
+            worker.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for intent in self._live.values():
@@ -184,8 +201,9 @@ class Realm:
             except QueueFull as e:
                 raise RealmError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                  f"{kind} queue is full, try again later: {e.reason}") from None
-        intent = LiveIntent(id=uuid.uuid4().hex, user=user, kind=kind, model=request.model, request=request,
-                            created_at=time.time(), deadline=deadline, route=route)
+        intent_id = uuid.uuid4().hex
+        intent = LiveIntent(id=intent_id, user=user, kind=kind, model=request.model, request=request,
+                            created_at=time.time(), life=Life(intent_id), deadline=deadline, route=route)
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(user, intent.request_id)] = intent.id
@@ -208,17 +226,17 @@ class Realm:
                 queue.release(user)
         self._arm_deadline(intent)
         if queue is None:
-            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
+            self._apply(intent, intent.life.accept())
+            self._apply(intent, intent.life.compose(time.time()))
             self._spawn(self._converse(intent), self._pipelines)
             return intent.id
         worker = None if len(queue) else self._pick(intent, self._workers.values())
         if worker is not None:
-            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=0))
+            self._apply(intent, intent.life.accept())
             self._start(intent, worker)
         else:
             queue.push(intent.id, user)
-            intent.position = queue.positions()[intent.id]
-            self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id, queue_position=intent.position))
+            self._apply(intent, intent.life.accept(queue.positions()[intent.id]))
             self._report_positions(kind)
         return intent.id
 
@@ -285,7 +303,7 @@ class Realm:
 
     def cancel_user(self, user: str, reason: str) -> int:
         """Cancel every queued and running intent of `user` (a ban, a terminate); returns how many."""
-        mine = [i for i in self._live.values() if i.user == user and i.state not in TERMINAL]
+        mine = [i for i in self._live.values() if i.user == user and not i.life.done]
         for intent in mine:
             self._cancel(intent, _error(grpc.StatusCode.CANCELLED, reason))
         return len(mine)
@@ -322,6 +340,32 @@ class Realm:
         for watcher in self._watchers:
             watcher.set()
 
+    def _apply(self, intent: LiveIntent, events: list[Event]) -> None:
+        """React to what a transition of the intent caused: the one place its changes are written out
+        (watchers, the store, the ledger, metrics)."""
+        for event in events:
+            if isinstance(event, Accepted):
+                self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id,
+                                                                queue_position=event.queue_position))
+            elif isinstance(event, Queued):
+                self._emit(intent, queued=intent_pb2.Queued(queue_position=event.queue_position,
+                                                            queue_depth=event.queue_depth))
+            elif isinstance(event, (Assigned, Composing)):
+                worker = event.worker if isinstance(event, Assigned) else ""
+                log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=event.attempt, worker=worker,
+                                                     started_at=event.at))
+            elif isinstance(event, Started):
+                self._emit(intent, started=intent_pb2.Started(worker=event.worker, realm=event.realm,
+                                                              attempt=event.attempt, reason=event.reason))
+            elif isinstance(event, Retried):
+                self._emit(intent, retrying=intent_pb2.Retrying(attempt=event.attempt, reason=event.reason))
+            elif isinstance(event, Progressed):
+                self._emit(intent, delta=event.delta)
+            elif isinstance(event, Relayed):
+                self._emit(intent, **{event.which: event.message})
+            elif isinstance(event, Finished):
+                self._finished(intent, event)
+
     def _emit(self, intent: LiveIntent, **event: object) -> None:
         self._changed()
         intent.seq += 1
@@ -340,9 +384,7 @@ class Realm:
         depth = len(queue)
         for intent_id, position in queue.positions().items():
             intent = self._live[intent_id]
-            if intent.position != position:
-                intent.position = position
-                self._emit(intent, queued=intent_pb2.Queued(queue_position=position, queue_depth=depth))
+            self._apply(intent, intent.life.move(position, depth))
 
     def dispatch(self) -> None:
         """Start every queued intent some worker can take now, in fair order."""
@@ -422,19 +464,14 @@ class Realm:
         return list(intent.route.visited), intent.route.hops_left - 1, intent.route.origin_user
 
     def _start(self, intent: LiveIntent, worker: ConnectedWorker) -> None:
-        intent.attempts += 1
-        intent.state = RUNNING
-        intent.worker, intent.worker_id = worker.name, worker.id
-        intent.started_at = time.time()
-        intent.position = 0
-        intent.assignment = f"{intent.id}/{intent.attempts}"
-        worker.running[intent.assignment] = intent.id
-        if worker.is_peer:  # `started` comes from the peer once a worker there takes it (on_peer_started)
+        life = intent.life
+        self._apply(intent, life.assign(worker.name, worker.id, time.time()))
+        worker.running[life.assignment] = intent.id
+        if (taken := worker.taken(self.name)) is None:  # a peer realm reports it later, as a TakenBy update
             log.debug("intent %s forwarded to realm %s: %s", intent.id, worker.name, intent.reason)
         else:
             intent.reason = ""
-            self._emit(intent, started=intent_pb2.Started(worker=worker.name, realm=self.name,
-                                                          attempt=intent.attempts))
+            self._apply(intent, life.start(taken.worker, taken.realm))
         limit = self.cfg.timeouts.for_kind(intent.kind)
         # the worker stops at whichever comes first; the caller's deadline has its own timer here
         timeout = limit if intent.deadline is None else max(0.0, min(limit, intent.deadline - time.time()))
@@ -443,76 +480,75 @@ class Realm:
             request = intent_pb2.IntentRequest()
             request.CopyFrom(intent.request)
             request.model = ""
-        worker.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
-            assignment_id=intent.assignment, intent_id=intent.id, intent=request, timeout_s=timeout)))
+        worker.run(Assignment(life.assignment, intent.id, request, timeout))
         intent.attempt_timer = asyncio.get_running_loop().call_later(
-            limit, self._attempt_timed_out, intent, intent.assignment)
-        log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker=worker.name,
-                                             started_at=intent.started_at))
+            limit, self._attempt_timed_out, intent, life.assignment)
 
     def _requeue(self, intent: LiveIntent, reason: str) -> None:
         """The attempt was lost through no fault of the intent: try again elsewhere."""
         if intent.attempt_timer is not None:
             intent.attempt_timer.cancel()
             intent.attempt_timer = None
-        if intent.attempts >= self.cfg.dispatch.max_attempts:
+        if intent.life.attempts >= self.cfg.dispatch.max_attempts:
             self._finish(intent, FAILED, error=_error(
-                grpc.StatusCode.UNAVAILABLE, f"gave up after {intent.attempts} attempts; last: {reason}"))
+                grpc.StatusCode.UNAVAILABLE, f"gave up after {intent.life.attempts} attempts; last: {reason}"))
             return
         if (intent.avoid or intent.route is not None) and \
                 (why := self._unservable(intent.kind, intent.model, intent.route, intent.avoid)):
             self._finish(intent, FAILED, error=_error(_unservable_code(intent.route), f"{why}; last: {reason}"))
             return
-        intent.state = QUEUED
-        intent.assignment = intent.worker = intent.worker_id = ""
-        self._emit(intent, retrying=intent_pb2.Retrying(attempt=intent.attempts + 1, reason=reason))
+        self._apply(intent, intent.life.retry(reason))
         self._queues[intent.kind].push_front(intent.id, intent.user)
         self._report_positions(intent.kind)
 
     def _cancel(self, intent: LiveIntent, error: intent_pb2.Error) -> None:
-        if intent.state in TERMINAL:
+        if intent.life.done:
             return
         if (step := self._live.get(intent.step_id)) is not None:
             self._cancel(step, error)
-        if intent.state == RUNNING and (worker := self._workers.get(intent.worker_id)) is not None:
+        if intent.life.active and (worker := self._workers.get(intent.life.worker_id)) is not None:
             # the slot stays taken until the worker confirms the assignment ended
-            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
-                assignment_id=intent.assignment, reason=error.message)))
+            worker.cancel(intent.life.assignment, error.message)
         self._finish(intent, CANCELLED, error=error)
 
     def _finish(self, intent: LiveIntent, state: int, *, result: intent_pb2.IntentResult | None = None,
                 error: intent_pb2.Error | None = None) -> None:
+        """Its one outcome, unless it has one already."""
+        if not intent.life.done:
+            self._apply(intent, intent.life.finish(state, time.time(), result=result, error=error))
+
+    def _finished(self, intent: LiveIntent, finished: Finished) -> None:
         """Record the outcome, then send the one terminal event."""
-        if intent.state in TERMINAL:
-            return
         intent.cancel_timers()
-        if intent.state == QUEUED and self._queues[intent.kind].remove(intent.id):
+        queue = self._queues.get(intent.kind)
+        if finished.was is Phase.QUEUED and queue is not None and queue.remove(intent.id):
             self._report_positions(intent.kind)
-        intent.state, intent.result, intent.error = state, result, error
-        intent.finished_at = time.time()
+        result, error = finished.result, finished.error
         accounted = self._account(intent)
-        self.metrics.finished(intent)
+        self.metrics.finished(intent.kind, intent.created_at, finished)
         intent.seq += 1
-        event = terminal_event(intent.id, self._seq_base + intent.seq, intent.finished_at, result, error)
+        event = terminal_event(intent.id, self._seq_base + intent.seq, finished.at, result, error)
         outcome = self.store.finished(
-            intent.id, state=state, attempts=intent.attempts, worker=intent.worker, finished_at=intent.finished_at,
-            final_seq=event.seq, result=result.SerializeToString() if result is not None else None,
+            intent.id, state=finished.state, attempts=intent.life.attempts, worker=intent.life.worker,
+            finished_at=finished.at, final_seq=event.seq,
+            result=result.SerializeToString() if result is not None else None,
             error_code=error.code if error is not None else None,
             error_message=error.message if error is not None else None)
         self._spawn(self._send_terminal(intent, event, [accounted, outcome]))
 
     def _account(self, intent: LiveIntent) -> Statement:
         """The intent's ledger row, written in one transaction with its outcome, both before it is sent."""
-        finished = intent.finished_at or time.time()
-        started = intent.started_at if intent.started_at is not None else finished
-        usage = intent.result.usage if intent.result is not None else None
+        life = intent.life
+        finished = life.finished_at or time.time()
+        started = life.started_at if life.started_at is not None else finished
+        usage = life.result.usage if life.result is not None else None
         # a converse intent is billed through its steps, each an intent of its own
         cost = usage.cost if usage is not None and intent.kind != COMPOSED else 0.0
-        realm = intent.result.realm if intent.result is not None and intent.result.realm else self.name
-        row = LedgerRow(intent.id, intent.user, intent.kind, intent.model, intent.worker, realm,
+        realm = life.result.realm if life.result is not None and life.result.realm else self.name
+        row = LedgerRow(intent.id, intent.user, intent.kind, intent.model, life.worker, realm,
                         usage.queue_wait_s if usage is not None else started - intent.created_at,
                         usage.processing_s if usage is not None else finished - started,
-                        cost, intent.state, finished)
+                        cost, life.state, finished)
         self.quotas.charge(intent.user, cost, finished)
         return self.ledger.statement(row)
 
@@ -549,16 +585,15 @@ class Realm:
                 _error(grpc.StatusCode.DEADLINE_EXCEEDED, "the caller's deadline passed"))
 
     def _attempt_timed_out(self, intent: LiveIntent, assignment: str) -> None:
-        if intent.assignment != assignment or intent.state != RUNNING:
+        if intent.life.assignment != assignment or not intent.life.active:
             return
         limit = self.cfg.timeouts.for_kind(intent.kind)
-        if (worker := self._workers.get(intent.worker_id)) is not None:
+        if (worker := self._workers.get(intent.life.worker_id)) is not None:
             self._health(worker, ERROR)
-            worker.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
-                assignment_id=assignment, reason="timed out")))
+            worker.cancel(assignment, "timed out")
         self._finish(intent, FAILED, error=_error(
             grpc.StatusCode.DEADLINE_EXCEEDED,
-            f"worker {intent.worker} did not finish within {limit:g} s (timeouts.{intent.kind})"))
+            f"worker {intent.life.worker} did not finish within {limit:g} s (timeouts.{intent.kind})"))
 
     # ----------------------------------------------------------- converse --
 
@@ -569,10 +604,6 @@ class Realm:
         re-attaches to the steps already accepted instead of running them twice.
         """
         request = intent.request.converse
-        intent.state, intent.attempts = RUNNING, intent.attempts + 1
-        intent.started_at = time.time()
-        log_failure(self.store.mark_started(intent.id, state=RUNNING, attempts=intent.attempts, worker="",
-                                             started_at=intent.started_at))
         try:
             heard = await self._step(intent, "transcribe", intent_pb2.IntentRequest(
                 model=request.transcribe_model, transcribe=intent_pb2.TranscribeRequest(
@@ -580,7 +611,9 @@ class Realm:
             question = heard.transcript.text.strip()
             if not question:
                 raise _StepFailed(_error(grpc.StatusCode.INVALID_ARGUMENT, "converse: no speech was heard"))
-            self._emit(intent, delta=intent_pb2.Delta(text=question, stage=intent_pb2.KIND_TRANSCRIBE))
+            if not intent.life.done:  # cancelled while the step's result was on its way: the next step says so
+                self._apply(intent, intent.life.progress(intent_pb2.Delta(text=question,
+                                                                          stage=intent_pb2.KIND_TRANSCRIBE)))
             chat = intent_pb2.ChatRequest(messages=[*request.history, intent_pb2.ChatMessage(
                 role="user", content=question)], max_tokens=request.max_tokens)
             if request.HasField("temperature"):
@@ -608,8 +641,8 @@ class Realm:
 
     async def _step(self, intent: LiveIntent, kind: str, request: intent_pb2.IntentRequest) -> intent_pb2.IntentResult:
         """Run one step as an intent of the same user, relaying its progress; its result, or _StepFailed."""
-        if intent.state in TERMINAL:
-            raise _StepFailed(intent.error or _error(grpc.StatusCode.CANCELLED, "cancelled"))
+        if intent.life.done:
+            raise _StepFailed(intent.life.error or _error(grpc.StatusCode.CANCELLED, "cancelled"))
         request.request_id = f"{intent.id}/{kind}"
         intent.step_id = await self.submit(intent.user, request, intent.deadline, metered=False)
         stage = to_proto(kind)
@@ -620,14 +653,14 @@ class Realm:
             if which == "failed":
                 raise _StepFailed(intent_pb2.Error(code=event.failed.code,
                                                    message=f"converse, {kind} step: {event.failed.message}"))
-            if intent.state in TERMINAL:
+            if intent.life.done:
                 continue
             if which == "delta" and kind == "chat":  # the answer streams; the other steps report at their end
-                self._emit(intent, delta=intent_pb2.Delta(text=event.delta.text, stage=stage))
+                self._apply(intent, intent.life.progress(intent_pb2.Delta(text=event.delta.text, stage=stage)))
             elif which == "delta" and event.delta.HasField("fraction"):
-                self._emit(intent, delta=intent_pb2.Delta(fraction=event.delta.fraction, stage=stage))
+                self._apply(intent, intent.life.progress(intent_pb2.Delta(fraction=event.delta.fraction, stage=stage)))
             elif which in ("started", "retrying", "queued"):
-                self._emit(intent, **{which: getattr(event, which)})
+                self._apply(intent, intent.life.relay(which, getattr(event, which)))
         raise _StepFailed(_error(grpc.StatusCode.INTERNAL, f"converse, {kind} step: ended without an outcome"))
 
     # ------------------------------------------------------------ workers --
@@ -674,7 +707,7 @@ class Realm:
         if self._workers.pop(worker.id, None) is None:
             return
         self._changed()
-        worker.send(None)
+        worker.close()
         what = _who(worker)
         if worker.draining and not worker.running:
             log.info("%s left after draining", what)
@@ -682,9 +715,8 @@ class Realm:
             log.warning("%s out: %s", what, reason)
         for assignment, intent_id in worker.running.items():
             intent = self._live.get(intent_id)
-            if intent is not None and intent.assignment == assignment and intent.state == RUNNING:
-                if worker.is_peer:
-                    intent.avoid.add(worker.realm_id)
+            if intent is not None and intent.life.assignment == assignment and intent.life.active:
+                worker.shun(intent.avoid)
                 self._requeue(intent, f"{what} lost: {reason}")
         worker.running.clear()
         self.dispatch()
@@ -700,15 +732,6 @@ class Realm:
         self._beat(peer, healthy, "")
         self._changed()
         self.dispatch()
-
-    def on_peer_started(self, peer: ConnectedWorker, assignment_id: str, started: intent_pb2.Started) -> None:
-        """A worker of the peer realm took a forwarded intent: the caller's `started`, naming it."""
-        intent = self._live.get(peer.running.get(assignment_id, ""))
-        if intent is None or intent.assignment != assignment_id or intent.state != RUNNING:
-            return
-        intent.worker = started.worker
-        self._emit(intent, started=intent_pb2.Started(worker=started.worker, realm=started.realm,
-                                                      attempt=intent.attempts, reason=intent.reason))
 
     def on_heartbeat(self, worker: ConnectedWorker, heartbeat: worker_link_pb2.Heartbeat) -> None:
         was_available = worker.available
@@ -730,34 +753,35 @@ class Realm:
         self._health_notice(worker, worker.health.heartbeat(healthy, late, now, self.cfg.health.readmit_after_s),
                             detail)
 
-    def on_update(self, worker: ConnectedWorker, update: worker_link_pb2.AssignmentUpdate) -> None:
-        intent_id = worker.running.get(update.assignment_id)
+    def on_update(self, worker: ConnectedWorker, assignment_id: str, update: Update) -> None:
+        """An executor's report on an assignment: a worker of a peer realm took it, its progress, its end."""
+        intent_id = worker.running.get(assignment_id)
         if intent_id is None:
             return  # an assignment the realm no longer expects
         intent = self._live.get(intent_id)
-        current = intent is not None and intent.assignment == update.assignment_id and intent.state == RUNNING
-        which = update.WhichOneof("update")
-        if which == "delta":
+        current = intent is not None and intent.life.assignment == assignment_id and intent.life.active
+        if isinstance(update, TakenBy):  # the caller's `started`, naming the peer's worker
             if current:
-                self._emit(intent, delta=update.delta)
+                self._apply(intent, intent.life.start(update.worker, update.realm, intent.reason))
             return
-        del worker.running[update.assignment_id]
-        if current and which == "result":
+        if isinstance(update, Progress):
+            if current:
+                self._apply(intent, intent.life.progress(update.delta))
+            return
+        del worker.running[assignment_id]
+        if current and isinstance(update, Done):
             self._health(worker, SUCCESS)
             self._succeed(intent, update.result, worker)
-        elif current and which == "failed":
-            self._worker_failed(intent, worker, update.failed)
+        elif current and isinstance(update, Failure):
+            self._worker_failed(intent, worker, update.error)
         self.dispatch()
 
     def _succeed(self, intent: LiveIntent, result: intent_pb2.IntentResult, worker: ConnectedWorker) -> None:
         now = time.time()
-        started = intent.started_at or now
+        started = intent.life.started_at or now
         processing = now - started
         result.kind = to_proto(intent.kind)
-        if worker.is_peer:  # served there: its worker, realm and processing time (not its queue wait)
-            processing = max(0.0, min(processing, result.usage.processing_s))  # a peer cannot make it a credit
-        else:
-            result.worker, result.realm = worker.name, self.name
+        processing = worker.settle(result, processing, self.name)
         result.model = result.model or intent.model
         result.usage.CopyFrom(intent_pb2.Usage(queue_wait_s=started - intent.created_at, processing_s=processing,
                                                cost=intent_cost(self.cfg.costs, intent.kind, processing)))
@@ -768,8 +792,7 @@ class Realm:
             error = intent_pb2.Error(code=INTERNAL, message=f"failed with status code {error.code}, which is no "
                                      f"failure: {error.message}")
         if error.code in RETRYABLE:
-            if worker.is_peer:
-                intent.avoid.add(worker.realm_id)
+            worker.shun(intent.avoid)
             self._requeue(intent, f"{_who(worker)}: {error.message}")
             return
         if error.code == TIMED_OUT:
@@ -856,7 +879,7 @@ class Realm:
     def live_intents(self) -> list[LiveIntent]:
         """Running intents, then queued ones per kind in the order they will start."""
         running = sorted((i for i in self._live.values() if i.state == RUNNING and i.kind != COMPOSED),
-                         key=lambda i: i.started_at or 0.0)
+                         key=lambda i: i.life.started_at or 0.0)
         return running + [self._live[i] for queue in self._queues.values() for i in queue]
 
     def queue_loads(self) -> list[tuple[str, int, int]]:
@@ -891,27 +914,29 @@ class Realm:
     def _recover_one(self, row: IntentRow, composed: list[LiveIntent]) -> None:
         request = intent_pb2.IntentRequest.FromString(row.request)
         intent = LiveIntent(id=row.id, user=row.user, kind=row.kind, model=row.model, request=request,
-                            created_at=row.created_at, deadline=row.deadline, attempts=row.attempts)
+                            created_at=row.created_at, life=Life.recovered(row.id, row.state, row.attempts),
+                            deadline=row.deadline)
         self._live[intent.id] = intent
         if intent.request_id:
             self._by_request[(intent.user, intent.request_id)] = intent.id
-        self._emit(intent, accepted=intent_pb2.Accepted(intent_id=intent.id))
+        self._apply(intent, intent.life.accept())
         if intent.user.startswith(PEER_USER_PREFIX):  # its origin realm saw the link break and re-routed it
-            intent.state = RUNNING  # in no queue
             self._finish(intent, CANCELLED, error=_error(
                 grpc.StatusCode.UNAVAILABLE, "the realm restarted; the realm that forwarded it routes it again"))
             return
         if intent.kind == COMPOSED:
-            intent.state = RUNNING
-            self._emit(intent, retrying=intent_pb2.Retrying(attempt=intent.attempts + 1, reason="the realm restarted"))
-            composed.append(intent)  # started once every row is back, so that its steps are found
+            self._apply(intent, intent.life.compose(time.time(), retry_reason="the realm restarted"))
+            composed.append(intent)  # its pipeline starts once every row is back, so that its steps are found
         elif row.state == RUNNING:
-            intent.state = RUNNING  # so that _requeue counts the lost attempt
             self._requeue(intent, "the realm restarted")
         else:
             self._queues[intent.kind].push(intent.id, intent.user)
             self._report_positions(intent.kind)
         self._arm_deadline(intent)
+
+    def _reading(self) -> Reading:
+        """What the metrics' gauges show now."""
+        return Reading(self.queue_loads(), self.workers(), self.presence.now, self.started_at)
 
     async def _monitor_loop(self) -> None:
         interval = self.cfg.health.heartbeat_interval_s

@@ -9,15 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2
 from mtor_client.kinds import to_proto
 
+from .lifecycle import QUEUED, Life
 from .scheduler.route import Route
 from .store import IntentRow
 
-QUEUED = intent_pb2.INTENT_STATE_QUEUED
-RUNNING = intent_pb2.INTENT_STATE_RUNNING
-SUCCEEDED = intent_pb2.INTENT_STATE_SUCCEEDED
-FAILED = intent_pb2.INTENT_STATE_FAILED
-CANCELLED = intent_pb2.INTENT_STATE_CANCELLED
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 TIMESTAMP_MIN_S = -62135596800
 """0001-01-01T00:00:00Z, the earliest time a google.protobuf.Timestamp holds."""
 TIMESTAMP_MAX_S = 253402300799
@@ -26,7 +21,8 @@ TIMESTAMP_MAX_S = 253402300799
 
 @dataclass(eq=False)
 class LiveIntent:
-    """Unfinished (or just finishing) intent. Finished ones live only in the store."""
+    """Unfinished (or just finishing) intent. Finished ones live only in the store. Its state and attempts
+    are its `life`'s, which only lifecycle's transitions change."""
 
     id: str
     user: str
@@ -34,21 +30,12 @@ class LiveIntent:
     model: str
     request: intent_pb2.IntentRequest
     created_at: float
+    life: Life
     deadline: float | None = None
-    state: int = QUEUED
-    attempts: int = 0
-    worker: str = ""
-    worker_id: str = ""
-    assignment: str = ""
     step_id: str = ""  # a converse intent's current step
-    started_at: float | None = None
-    finished_at: float | None = None
-    position: int = 0  # last queue place reported to watchers
     seq: int = 0  # events emitted (the realm adds its incarnation base)
     history: list[intent_pb2.IntentEvent] = field(default_factory=list)
     watchers: set[asyncio.Queue[intent_pb2.IntentEvent]] = field(default_factory=set)
-    result: intent_pb2.IntentResult | None = None
-    error: intent_pb2.Error | None = None
     attempt_timer: asyncio.TimerHandle | None = None
     deadline_timer: asyncio.TimerHandle | None = None
     route: Route | None = None  # set when a peer realm forwarded it here
@@ -59,6 +46,10 @@ class LiveIntent:
     @property
     def request_id(self) -> str:
         return self.request.request_id
+
+    @property
+    def state(self) -> int:
+        return self.life.state
 
     def cancel_timers(self) -> None:
         for timer in (self.attempt_timer, self.deadline_timer):
@@ -80,16 +71,17 @@ def stamp(ts: Timestamp, seconds: float | None) -> None:
 
 
 def info_from_live(intent: LiveIntent) -> intents_pb2.IntentInfo:
+    life = intent.life
     info = intents_pb2.IntentInfo(intent_id=intent.id, kind=to_proto(intent.kind), model=intent.model,
-                                  state=intent.state, attempts=intent.attempts, worker=intent.worker,
-                                  queue_position=intent.position if intent.state == QUEUED else 0)
+                                  state=life.state, attempts=life.attempts, worker=life.worker,
+                                  queue_position=life.position if life.state == QUEUED else 0)
     stamp(info.created_at, intent.created_at)
-    stamp(info.started_at, intent.started_at)
-    stamp(info.finished_at, intent.finished_at)
-    if intent.result is not None:
-        info.result.CopyFrom(intent.result)
-    if intent.error is not None:
-        info.error.CopyFrom(intent.error)
+    stamp(info.started_at, life.started_at)
+    stamp(info.finished_at, life.finished_at)
+    if life.result is not None:
+        info.result.CopyFrom(life.result)
+    if life.error is not None:
+        info.error.CopyFrom(life.error)
     return info
 
 

@@ -1,20 +1,20 @@
-"""The realm's metrics: counted as intents finish, and read from its live state at each scrape.
+"""The realm's metrics: counted from the Finished events of intents, and gauges read at each scrape from a
+reading the realm hands over (it never reads the realm back).
 
 Every series carries the label realm="<realm.name>", so that one Prometheus can scrape several realms.
 """
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Callable
 
 import grpc
 from mtor_client.kinds import KINDS, WORKER_KINDS
 
-from ..records import CANCELLED, FAILED, SUCCEEDED, LiveIntent
+from ..lifecycle import CANCELLED, FAILED, SUCCEEDED, Finished
+from ..scheduler import ConnectedWorker
 from .registry import Counter, Gauge, Histogram, Metric, render
-
-if TYPE_CHECKING:
-    from ..realm import Realm
 
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 """Seconds: from an echo answer (milliseconds) to the longest default timeout (imagine, 300 s)."""
@@ -23,12 +23,23 @@ WORKER_STATES = ("available", "draining", "blacklisted")
 _CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the gauges show, read from the realm at a scrape."""
+
+    loads: list[tuple[str, int, int]]
+    """(kind, queued, running) for kinds with work."""
+    workers: list[ConnectedWorker]
+    users: int
+    started_at: float
+
+
 class RealmMetrics:
     """The metric families of one realm; `finished` is called once per finished intent."""
 
-    def __init__(self, realm: Realm) -> None:
-        self._realm = realm
-        const = {"realm": realm.name}
+    def __init__(self, realm_name: str, read: Callable[[], Reading]) -> None:
+        self._read = read
+        const = {"realm": realm_name}
         self.intents = Counter("mtor_intents_total", "Intents finished, by kind and outcome (succeeded, failed, "
                                "cancelled).", ("kind", "outcome"), const)
         self.errors = Counter("mtor_intent_errors_total", "Failed intents, by kind and gRPC status code.",
@@ -61,31 +72,31 @@ class RealmMetrics:
         return [self.intents, self.errors, self.processing, self.queue_wait, self.queue_depth, self.running,
                 self.workers, self.slots, self.users, self.uptime, self.rpc_refused, self.rpc_failures]
 
-    def finished(self, intent: LiveIntent) -> None:
-        """Count an intent that just reached its outcome."""
-        outcome = OUTCOMES.get(intent.state)
+    def finished(self, kind: str, created_at: float, event: Finished) -> None:
+        """Count an intent (of `kind`, accepted at `created_at`) that just reached its outcome."""
+        outcome = OUTCOMES.get(event.state)
         if outcome is None:
             return
-        self.intents.inc(kind=intent.kind, outcome=outcome)
-        if intent.state == FAILED:
-            code = intent.error.code if intent.error is not None else grpc.StatusCode.UNKNOWN.value[0]
-            self.errors.inc(kind=intent.kind, code=_CODE_NAMES.get(code, str(code)))
-        elif intent.state == SUCCEEDED and intent.result is not None:
-            self.processing.observe(intent.result.usage.processing_s, kind=intent.kind)
-        if intent.kind in WORKER_KINDS and intent.started_at is not None:  # converse waits in its steps
-            self.queue_wait.observe(max(0.0, intent.started_at - intent.created_at), kind=intent.kind)
+        self.intents.inc(kind=kind, outcome=outcome)
+        if event.state == FAILED:
+            code = event.error.code if event.error is not None else grpc.StatusCode.UNKNOWN.value[0]
+            self.errors.inc(kind=kind, code=_CODE_NAMES.get(code, str(code)))
+        elif event.state == SUCCEEDED and event.result is not None:
+            self.processing.observe(event.result.usage.processing_s, kind=kind)
+        if kind in WORKER_KINDS and event.started_at is not None:  # converse waits in its steps
+            self.queue_wait.observe(max(0.0, event.started_at - created_at), kind=kind)
 
     def render(self) -> str:
         """The exposition text, with the gauges read from the realm's state now."""
-        realm = self._realm
-        loads = {kind: (queued, running) for kind, queued, running in realm.queue_loads()}
+        reading = self._read()
+        loads = {kind: (queued, running) for kind, queued, running in reading.loads}
         for kind in WORKER_KINDS:
             queued, running = loads.get(kind, (0, 0))
             self.queue_depth.set(queued, kind=kind)
             self.running.set(running, kind=kind)
         states = dict.fromkeys(WORKER_STATES, 0)
         free = busy = 0
-        for worker in realm.workers():
+        for worker in reading.workers:
             if worker.health.blacklisted:
                 states["blacklisted"] += 1
             elif worker.drained:
@@ -98,6 +109,6 @@ class RealmMetrics:
             self.workers.set(n, state=state)
         self.slots.set(free, state="free")
         self.slots.set(busy, state="busy")
-        self.users.set(realm.presence.now)
-        self.uptime.set(time.time() - realm.started_at)
+        self.users.set(reading.users)
+        self.uptime.set(time.time() - reading.started_at)
         return render(self.families())

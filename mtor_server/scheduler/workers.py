@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from mtor_client._proto.mtor.v1 import worker_link_pb2
+from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2
 
 from ..health import HealthScore
+from .executor import Assignment, TakenBy
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Offer:
 
 @dataclass
 class ConnectedWorker:
+    """An Executor: assignments and cancels go out on its stream as WorkerLink messages."""
+
+    what: ClassVar[str] = "worker"
+    """How messages name it: "worker w1", or "realm north" for a peer realm."""
     id: str
     name: str
     # kind name -> models served; an empty set means any model
@@ -79,3 +85,30 @@ class ConnectedWorker:
 
     def send(self, message: worker_link_pb2.RealmMessage | None) -> None:
         self.outbox.put_nowait(message)
+
+    def run(self, assignment: Assignment) -> None:
+        self.send(worker_link_pb2.RealmMessage(assign=worker_link_pb2.Assignment(
+            assignment_id=assignment.assignment_id, intent_id=assignment.intent_id, intent=assignment.request,
+            timeout_s=assignment.timeout_s)))
+
+    def cancel(self, assignment_id: str, reason: str) -> None:
+        self.send(worker_link_pb2.RealmMessage(cancel=worker_link_pb2.CancelAssignment(
+            assignment_id=assignment_id, reason=reason)))
+
+    def close(self) -> None:
+        self.send(None)
+
+    def taken(self, realm: str) -> TakenBy | None:
+        """Who takes an assignment sent to it, known at once for a worker of `realm`; None when the executor
+        reports it later (a peer realm, once one of its workers takes it)."""
+        return TakenBy(self.name, realm)
+
+    def settle(self, result: intent_pb2.IntentResult, processing_s: float, realm: str) -> float:
+        """Its result as the realm reports it: served by this worker of `realm`, taking `processing_s` as the
+        realm timed it. Returns the processing time to bill."""
+        result.worker, result.realm = self.name, realm
+        return processing_s
+
+    def shun(self, avoid: set[str]) -> None:
+        """Its attempt failed through no fault of the intent: mark it in the intent's `avoid` if the intent must
+        not go there again (a worker: it may, once it is well)."""

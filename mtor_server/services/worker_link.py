@@ -12,6 +12,7 @@ from ..discovery.network import peer_host
 from ..errors import RealmError
 from ..realm import Realm
 from ..scheduler import ConnectedWorker
+from ..scheduler.executor import Done, Failure, Progress, Update
 
 log = logging.getLogger("mtor.worker_link")
 HELLO_TIMEOUT_S = 10.0
@@ -26,6 +27,18 @@ async def _name_in(messages: AsyncIterator[worker_link_pb2.WorkerMessage], wait_
     except (StopAsyncIteration, asyncio.TimeoutError, grpc.RpcError):
         return ""
     return first.hello.name if first.WhichOneof("message") == "hello" else ""
+
+
+def update_of(update: worker_link_pb2.AssignmentUpdate) -> Update:
+    """A worker's report on an assignment, in the realm's own terms."""
+    which = update.WhichOneof("update")
+    if which == "delta":
+        return Progress(update.delta)
+    if which == "result":
+        return Done(update.result)
+    if which == "failed":
+        return Failure(update.failed)
+    return None
 
 
 class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
@@ -72,7 +85,7 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                 if which == "heartbeat":
                     self.realm.on_heartbeat(worker, message.heartbeat)
                 elif which == "update":
-                    self.realm.on_update(worker, message.update)
+                    self.realm.on_update(worker, message.update.assignment_id, update_of(message.update))
         except grpc.aio.AbortError:  # the guard refused one of its messages (services/_guard.py)
             reason = "it sent a message that does not decode or holds a number no field can use"
         except grpc.aio.BaseError as e:  # a broken stream: the worker is gone
