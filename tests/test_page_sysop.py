@@ -71,7 +71,9 @@ def test_workers_update_live_and_drain_blacklist_readmit_remove_by_clicking(stac
         page.wait_for_selector('tr[data-worker="w1"][data-state=serving]')
         listed = next(w for w in admin.workers() if w.name == "w1")
         assert not (listed.draining or listed.blacklisted)
-        assert w1.get_attribute("data-health-class") == ("good" if listed.health >= 80 else "poor")
+        shown = w1.evaluate("(tr) => [tr.dataset.healthClass, Number(tr.querySelector('td:nth-child(2) "
+                            ".sysop-badge').textContent)]")  # one snapshot's colour and figure, read together
+        assert shown[0] == ("good" if shown[1] >= 80 else "poor" if shown[1] >= 50 else "bad"), shown
 
         w3 = cluster.worker(realm, "w3", concurrency=1)
         try:
