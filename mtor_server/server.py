@@ -5,30 +5,26 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import Protocol, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from mtor_client import TLS
 from mtor_client._proto.mtor.v1 import (
     account_pb2,
     account_pb2_grpc,
     admin_pb2,
     admin_pb2_grpc,
     federation_pb2,
-    federation_pb2_grpc,
     intents_pb2,
     intents_pb2_grpc,
     peers_pb2,
-    peers_pb2_grpc,
     realm_pb2,
     realm_pb2_grpc,
     worker_link_pb2,
     worker_link_pb2_grpc,
 )
-
-from federation.admin import PeersService
-from federation.hub import SCHEMAS as FEDERATION_SCHEMAS
-from federation.hub import Federation
 
 from .address import join_address, split_address
 from .config import Config, ConfigError
@@ -59,16 +55,36 @@ SERVICES = (
 )
 
 
+class Extension(Protocol):
+    """A part that plugs into the realm from a layer above it (federation): the core never imports it, the
+    command line hands it over."""
+
+    schemas: Sequence[str]
+    """The store tables it keeps, created with the realm's own."""
+
+    async def open(self, realm: Realm, tls: TLS | None) -> "OpenExtension": ...
+
+
+class OpenExtension(Protocol):
+    def register(self, server: grpc.aio.Server) -> None:
+        """Add its services to the realm's server."""
+
+    def start(self) -> None:
+        """Once the server serves."""
+
+    async def stop(self) -> None: ...
+
+
 class RealmServer:
     """A started realm; `address` is where it listens (the real port when 0 was asked)."""
 
     discovery: RealmAnnouncement | None = None
     """Its announcement on the local network ([discovery]); None when not announced."""
 
-    def __init__(self, realm: Realm, federation: Federation, server: grpc.aio.Server,
+    def __init__(self, realm: Realm, extensions: list[OpenExtension], server: grpc.aio.Server,
                  health_servicer: health.aio.HealthServicer, address: str, first_run: list[str],
                  transport: str = "plaintext", metrics: MetricsServer | None = None) -> None:
-        self.realm, self.federation, self._server, self._health = realm, federation, server, health_servicer
+        self.realm, self.extensions, self._server, self._health = realm, extensions, server, health_servicer
         self.address = address
         self.metrics = metrics
         """The Prometheus endpoint ([metrics] listen); None when turned off."""
@@ -78,15 +94,16 @@ class RealmServer:
         """What the first start created and shows once (the sysop's and a worker join token)."""
 
     @classmethod
-    async def start(cls, cfg: Config, data_dir: Path) -> "RealmServer":
+    async def start(cls, cfg: Config, data_dir: Path, extensions: Sequence[Extension] = ()) -> "RealmServer":
         credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
         metrics_at = _metrics_address(cfg)  # a mistake here also stops the start before the store opens
-        realm = await Realm.open(cfg, data_dir, FEDERATION_SCHEMAS)
-        federation: Federation | None = None
+        realm = await Realm.open(cfg, data_dir, [schema for e in extensions for schema in e.schemas])
+        opened: list[OpenExtension] = []
         metrics: MetricsServer | None = None
         server: grpc.aio.Server | None = None
         try:  # whatever fails, nothing is left running: a realm that cannot start exits
-            federation = await Federation.open(realm, client_tls(cfg.tls))
+            for extension in extensions:
+                opened.append(await extension.open(realm, client_tls(cfg.tls)))
             metrics = None if metrics_at is None else await _start_metrics(cfg, realm, *metrics_at)
             # after the parts above, so that a realm that cannot start has shown no secrets it then forgets
             first_run = await realm.accounts.bootstrap()
@@ -99,8 +116,8 @@ class RealmServer:
             realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
             admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
             account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
-            federation_pb2_grpc.add_FederationServicer_to_server(federation.service, server)
-            peers_pb2_grpc.add_PeersServicer_to_server(PeersService(realm, federation), server)
+            for part in opened:
+                part.register(server)
             health_servicer = HealthService(("", *SERVICES))
             health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
             reflection.enable_server_reflection(
@@ -116,15 +133,16 @@ class RealmServer:
             await server.start()
             for name in ("", *SERVICES):
                 await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-            federation.start()
-            started = cls(realm, federation, server, health_servicer, join_address(host, port), first_run,
+            for part in opened:
+                part.start()
+            started = cls(realm, opened, server, health_servicer, join_address(host, port), first_run,
                           server_mode(cfg.tls), metrics)
             started.discovery = await announce_realm(cfg, realm, host, port)
         except BaseException:
             if server is not None:
                 await server.stop(None)
-            if federation is not None:
-                await federation.stop()
+            for part in reversed(opened):
+                await part.stop()
             if metrics is not None:
                 await metrics.stop()
             await realm.network.stop()
@@ -148,7 +166,8 @@ class RealmServer:
         if self.discovery is not None:  # goodbye first: browsers forget the realm at once
             await self.discovery.stop()
         await self.realm.network.stop()
-        await self.federation.stop()
+        for part in reversed(self.extensions):
+            await part.stop()
         await self._health.enter_graceful_shutdown()
         await self._server.stop(grace_s)
         if self.metrics is not None:
@@ -197,9 +216,9 @@ async def wait_for_signal() -> None:
     await stop.wait()
 
 
-async def run_realm(cfg: Config, data_dir: Path) -> int:
+async def run_realm(cfg: Config, data_dir: Path, extensions: Sequence[Extension] = ()) -> int:
     """Serve until SIGTERM or SIGINT."""
-    server = await RealmServer.start(cfg, data_dir)
+    server = await RealmServer.start(cfg, data_dir, extensions)
     server.announce(data_dir)
     await wait_for_signal()
     log.info("stopping")

@@ -7,11 +7,12 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from .address import join_address, split_address
 from .auth.accounts import JOIN_TOKEN_ENV
 from .config import Config
-from .server import RealmServer, wait_for_signal
+from .server import Extension, RealmServer, wait_for_signal
 
 log = logging.getLogger("mtor.up")
 DRAIN_TIMEOUT_S = 30.0
@@ -44,9 +45,10 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None, gateway: bool = True) -> int:
+async def run_up(cfg: Config, data_dir: Path, backends: list[str] | None, gateway: bool = True,
+                 extensions: Sequence[Extension] = ()) -> int:
     """`gateway`: start the gateway too (its own process, printing its URL), stopped with the rest."""
-    server = await RealmServer.start(cfg, data_dir)
+    server = await RealmServer.start(cfg, data_dir, extensions)
     server.announce(data_dir)
     # the local worker gets a join token of its own, revoked when `up` stops
     join_token, record = await server.realm.accounts.issue_join_token(label="mtor up: local worker")

@@ -57,17 +57,22 @@ def _serve(start: Callable[[], Coroutine[Any, Any, int]]) -> int:
 
 
 def cmd_realm(args: argparse.Namespace) -> int:
+    from federation.extension import FederationExtension
+
     from ..config import data_dir
     from ..server import run_realm
 
-    return _serve(lambda: run_realm(_realm_config(args), data_dir(args.data_dir)))
+    return _serve(lambda: run_realm(_realm_config(args), data_dir(args.data_dir), [FederationExtension()]))
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from federation.extension import FederationExtension
+
     from ..config import data_dir
     from ..up import run_up
 
-    return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend, not args.no_gateway))
+    return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend, not args.no_gateway,
+                                 [FederationExtension()]))
 
 
 def register(sub: Subparsers) -> None:
