@@ -53,6 +53,7 @@ test: install browser proto-check
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports  # the layers in pyproject.toml's [tool.importlinter]
 
 proto: install
 	$(PY) tools/genproto.py

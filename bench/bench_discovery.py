@@ -43,7 +43,7 @@ from mtor_client import Client, Started
 from mtor_client._proto.mtor.v1 import intent_pb2
 from mtor_client.admin import AdminClient
 
-from mtor_server.config import DiscoverySection, HealthSection
+from mtor_common.config import DiscoverySection, HealthSection
 
 SYSOP_TOKEN = "mtor_bench-sysop-token"
 # a join token the realm takes on its first start and the worker presents; a sysop token for Admin calls;

@@ -6,7 +6,7 @@ from mtor_client._channel import split_target
 from mtor_client._proto.mtor.v1 import peers_pb2, peers_pb2_grpc
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
-from mtor_server.address import split_address
+from mtor_common.address import split_address
 from mtor_server.auth import Caller
 from mtor_server.errors import invalid
 from mtor_server.realm import Realm

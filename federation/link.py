@@ -14,11 +14,11 @@ from mtor_client._channel import aio_channel, resolve
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2
 from mtor_client.kinds import kind_of
 
+from mtor_common.backoff import Backoff
 from mtor_server.lifecycle import CANCELLED, FAILED, SUCCEEDED
 from mtor_server.realm import Realm
 from mtor_server.scheduler.executor import Assignment, Done, Failure, Progress, TakenBy
 from mtor_server.store import log_failure
-from mtor_worker.backoff import Backoff
 
 from . import PROTOCOL
 from .book import Peer, PeerBook

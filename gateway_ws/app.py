@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mtor_client import TLS
 
-from mtor_server.config import GatewaySection
+from mtor_common.config import GatewaySection
 
 from . import bridge, openai_api
 from .link import RealmLink

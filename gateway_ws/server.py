@@ -11,8 +11,8 @@ from typing import Iterator
 import uvicorn
 from mtor_client import TLS
 
-from mtor_server.address import join_address, split_address
-from mtor_server.config import ConfigError, GatewaySection
+from mtor_common.address import join_address, split_address
+from mtor_common.config import ConfigError, GatewaySection
 
 from .app import create_app
 

@@ -2,6 +2,4 @@
 
 __version__ = "0.1.0"
 
-PROTOCOL = 1
-"""WorkerLink protocol revision, the same for realms and workers (a realm refuses workers of another);
-announced in DNS-SD TXT records as `protocol`."""
+from mtor_common import PROTOCOL  # noqa: F401 (the realm speaks the shared revision)

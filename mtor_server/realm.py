@@ -22,12 +22,13 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, realm_pb2, worker_link_pb2
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
+from mtor_common.config import Config
+
 from . import PROTOCOL, __version__
 from .accounting import LEDGER_SCHEMA, QUOTA_SCHEMA, Ledger, LedgerRow, Presence, Quotas, intent_cost
 from .admin import AUDIT_SCHEMA, AuditLog
 from .auth import SYSOP, Accounts, Caller, anonymous_allowed
 from .auth.accounts import SCHEMA as ACCOUNTS_SCHEMA
-from .config import Config
 from .discovery.network import NetworkView
 from .errors import RealmError, not_found
 from .health import Transition

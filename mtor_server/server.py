@@ -26,11 +26,14 @@ from mtor_client._proto.mtor.v1 import (
     worker_link_pb2_grpc,
 )
 
-from .address import join_address, split_address
-from .config import Config, ConfigError
-from .discovery import DiscoveryError
+from mtor_common.address import join_address, split_address
+from mtor_common.config import Config, ConfigError
+from mtor_common.discovery import DiscoveryError
+from mtor_common.discovery.where import where_to_announce
+from mtor_common.tls import client_tls, server_credentials, server_mode, server_ssl_context
+
 from .discovery.network import NetworkView
-from .discovery.realm import RealmAnnouncement, announce_realm, where_to_announce
+from .discovery.realm import RealmAnnouncement, announce_realm
 from .metrics import MetricsServer
 from .realm import Realm
 from .services._guard import RequestGuard
@@ -40,7 +43,6 @@ from .services.health_service import HealthService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
-from .tls import client_tls, server_credentials, server_mode, server_ssl_context
 
 log = logging.getLogger("mtor.server")
 

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import _toml
+from mtor_common.config import _toml
 
 CA_DAYS = 3650
 LEAF_DAYS = 825

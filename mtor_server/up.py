@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .address import join_address, split_address
+from mtor_common.address import join_address, split_address
+from mtor_common.config import Config
+
 from .auth.accounts import JOIN_TOKEN_ENV
-from .config import Config
 from .server import Extension, RealmServer, wait_for_signal
 
 log = logging.getLogger("mtor.up")

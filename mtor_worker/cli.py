@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mtor_server.config import Config
+    from mtor_common.config import Config
 
 
 
@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from(args: argparse.Namespace) -> Config:
     """The config file (and MTOR_* variables) with the given flags applied on top."""
     import mtor_worker.backends  # noqa: F401  (declares the backends' sections: mtor.toml holds every setting)
-    from mtor_server.config import data_dir, load
+    from mtor_common.config import data_dir, load
 
     cfg = load(data_dir(getattr(args, "data_dir", None)))
     worker = cfg.worker
@@ -82,7 +82,7 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def setup_logging(level: str) -> None:
     """Log to stderr; leaves an already configured root logger alone."""
-    from mtor_server.config import LOG_FORMAT
+    from mtor_common.config import LOG_FORMAT
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("mtor").setLevel(level)
@@ -92,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     """Run the worker until drained; returns the process exit code."""
     import asyncio
 
-    from mtor_server.config import ConfigError
+    from mtor_common.config import ConfigError
 
     setup_logging(getattr(args, "log_level", None) or "INFO")
     log = logging.getLogger("mtor.worker")

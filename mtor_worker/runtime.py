@@ -22,13 +22,13 @@ from mtor_client import kinds
 from mtor_client._channel import TLS, channel_credentials, split_target
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
 
-from mtor_server.address import host_of, is_loopback
-from mtor_server.config import Config, WorkerSection
-from mtor_server.tls import client_tls
+from mtor_common.address import host_of, is_loopback
+from mtor_common.backoff import Backoff
+from mtor_common.config import Config, WorkerSection
+from mtor_common.tls import client_tls
 from mtor_worker import PROTOCOL, VERSION
 from mtor_worker.backends import Backend, Job, create_backend, resolve_backends
 from mtor_worker.backends.base import status_name
-from mtor_worker.backoff import Backoff
 from mtor_worker.device import DeviceInfo, DeviceMonitor
 from mtor_worker.execution import Outcome, error, execute, merge_capabilities, select_backend
 
@@ -589,7 +589,7 @@ async def run_worker(cfg: Config, *, join_token: str = "", channel_factory: Chan
     tls = client_tls(cfg.tls)
     locate = None
     if not cfg.worker.realm.strip():  # no realm given: find one on the local network (or at a seed)
-        from mtor_server.discovery import find_realm
+        from mtor_common.discovery import find_realm
 
         wanted = cfg.worker.realm_name
 
@@ -638,8 +638,8 @@ async def _announce(cfg: Config, worker: Worker) -> None:
     A worker of a loopback realm is announced on loopback only."""
     import uuid
 
-    from mtor_server.discovery import WORKER_TYPE, Advertiser
-    from mtor_server.discovery.realm import where_to_announce
+    from mtor_common.discovery import WORKER_TYPE, Advertiser
+    from mtor_common.discovery.where import where_to_announce
 
     await worker.ready.wait()
     loopback = is_loopback(host_of(split_target(cfg.worker.realm, None)[0]))

@@ -13,7 +13,7 @@ from harness import Realm
 from mtor_client import AudioResult, Client, Delta, Finished, InvalidArgument
 from tiny.bark import SAMPLE_RATE, build_tiny_bark
 
-from mtor_server.config import Config
+from mtor_common.config import Config
 from mtor_worker import starter
 from mtor_worker.backends import resolve_backends
 

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 from mtor_client import kinds
 
-from mtor_server import config
+from mtor_common import config
 
 
 def test_first_run_writes_every_default_with_a_comment(tmp_path):
@@ -117,7 +117,8 @@ def test_a_backend_section_is_declared_by_its_backend(tmp_path):
 
 
 def test_the_realm_does_not_know_the_backends_sections():
-    code = ("import sys; from mtor_server import config, realm, server; print(sorted(config.Config().sections()), "
+    code = ("import sys; from mtor_common import config; from mtor_server import realm, server; "
+            "print(sorted(config.Config().sections()), "
             "[m for m in sys.modules if m.startswith('mtor_worker.backends')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'llama'" not in out and out.strip().endswith("[]")

@@ -21,7 +21,7 @@ HEAR_SECONDS = "1.5"
 
 ANNOUNCE = """
 import asyncio, sys
-from mtor_server.discovery import Advertiser
+from mtor_common.discovery import Advertiser
 
 async def main(service_type, name, txt):
     advertiser = await Advertiser.start(service_type, name, "f" * 32, 7999, ["127.0.0.1"], txt, ["127.0.0.1"])

@@ -13,8 +13,8 @@ import pytest
 from harness import JOIN_TOKEN, SYSOP_TOKEN, wait_until
 from netns import NetNs, needs_netns
 
-from mtor_server.config import Config, render
-from mtor_server.discovery import DiscoveryError, Found, choose_realm
+from mtor_common.config import Config, render
+from mtor_common.discovery import DiscoveryError, Found, choose_realm
 
 
 def _realms(found: dict, name: str) -> list[dict]:

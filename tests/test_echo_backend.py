@@ -12,7 +12,7 @@ import grpc
 import pytest
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
 
-from mtor_server.config import Config, WorkerSection
+from mtor_common.config import Config, WorkerSection
 from mtor_worker import media
 from mtor_worker.backends import BackendError, Job, create_backend, known_backends
 from mtor_worker.backends.echo import EchoBackend

@@ -22,9 +22,9 @@ from mtor_client import TLS, AsyncClient, Client, Unavailable
 from mtor_client._channel import split_target
 from mtor_client.admin import AdminClient
 
-from mtor_server.address import split_address
-from mtor_server.config import ConfigError, TlsSection
-from mtor_server.tls import client_tls, server_credentials, server_mode
+from mtor_common.address import split_address
+from mtor_common.config import ConfigError, TlsSection
+from mtor_common.tls import client_tls, server_credentials, server_mode
 
 SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
 CLIENT_EXT = "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n"

@@ -14,11 +14,11 @@ import grpc
 import pytest
 from mtor_client._proto.mtor.v1 import intent_pb2 as ip
 
-from mtor_server import config
-from mtor_server.config import WorkerSection
+from mtor_common import config
+from mtor_common.backoff import Backoff
+from mtor_common.config import WorkerSection
 from mtor_worker import cli, device
 from mtor_worker.backends import Backend, BackendError, BlockingBackend, Capability, Job
-from mtor_worker.backoff import Backoff
 from mtor_worker.execution import execute, merge_capabilities, select_backend
 
 CODE = {s.value[0]: s for s in grpc.StatusCode}

@@ -5,7 +5,7 @@ from typing import Callable
 
 from fastapi import APIRouter, WebSocket, status
 
-from mtor_server.config import GatewaySection
+from mtor_common.config import GatewaySection
 
 from ..link import RealmLink
 from .handshake import SUBPROTOCOL, bearer, offered, origin_allowed

@@ -7,7 +7,7 @@ import logging
 import grpc
 from starlette.websockets import WebSocket
 
-from mtor_server.config import GatewaySection
+from mtor_common.config import GatewaySection
 
 from ..link import RealmLink
 from . import frames

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, Request, Response
 
-from mtor_server.config import GatewaySection
+from mtor_common.config import GatewaySection
 
 from ..link import RealmLink
 from . import answers, embeddings, errors

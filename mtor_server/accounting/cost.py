@@ -1,7 +1,7 @@
 """What a served intent costs. Queue wait is never billed."""
 from __future__ import annotations
 
-from ..config import CostsSection
+from mtor_common.config import CostsSection
 
 
 def intent_cost(costs: CostsSection, kind: str, processing_s: float) -> float:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import grpc
 
-from ..config import QuotasSection
+from mtor_common.config import QuotasSection
+
 from ..errors import RealmError
 from ..store import Store
 from .ledger import Ledger

@@ -15,8 +15,9 @@ from typing import Iterable
 
 import grpc
 
-from ..address import host_of, is_loopback
-from ..config import Config, ConfigError
+from mtor_common.address import host_of, is_loopback
+from mtor_common.config import Config, ConfigError
+
 from ..errors import RealmError
 from ..store import IntegrityError, Store
 from .tokens import bearer, new_token, token_hash, token_prefix

@@ -13,7 +13,7 @@ GROUPS = (serve, worker, gateway, chat, audio, imagine, embed, status, discover,
 
 
 def _setup_logging(verbose: bool) -> None:
-    from ..config import LOG_FORMAT
+    from mtor_common.config import LOG_FORMAT
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT)
 

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 def cmd_tls(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..config import data_dir
+    from mtor_common.config import data_dir
+
     from ..tls_files import create, report
 
     directory = Path(args.dir) if args.dir else data_dir(args.data_dir) / "tls"

@@ -60,8 +60,8 @@ def add_intent_arguments(p: argparse.ArgumentParser, *, json_help: str = "print 
 
 def client_tls(args: argparse.Namespace) -> TLS | None:
     """The [tls] client settings (config file if present, MTOR_TLS_* variables); None: no TLS material."""
-    from ..config import data_dir, load_section
-    from ..tls import client_tls as from_section
+    from mtor_common.config import data_dir, load_section
+    from mtor_common.tls import client_tls as from_section
 
     return from_section(load_section(data_dir(args.data_dir), "tls"))
 

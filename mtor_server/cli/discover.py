@@ -9,7 +9,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ..discovery import REALM_TYPE, TYPES, WORKER_TYPE, Browser, Found, browse
+from mtor_common.discovery import REALM_TYPE, TYPES, WORKER_TYPE, Browser, Found, browse
+
 from .common import client_tls
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def _tls(args: argparse.Namespace, seeds: list[str]) -> TLS | None:
 async def _discover(seconds: float, interfaces: list[str], seeds: list[str],
                     tls: TLS | None) -> tuple[list[Found], list[str], str]:
     """(found: multicast first, then the seeds; why seeds failed; why browsing failed, if it did)."""
-    from ..discovery.seeds import merge, probe_seeds
+    from mtor_common.discovery.seeds import merge, probe_seeds
 
     async def heard() -> tuple[list[Found], str]:
         try:
@@ -106,7 +107,7 @@ async def _discover(seconds: float, interfaces: list[str], seeds: list[str],
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from ..config import data_dir, load_section
+    from mtor_common.config import data_dir, load_section
 
     section = load_section(data_dir(args.data_dir), "discovery")
     interfaces = args.interface or section.interfaces
@@ -124,7 +125,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         return 0
     tls = _tls(args, seeds)
     if args.diagnose:
-        from ..discovery.diagnose import diagnose, render
+        from mtor_common.discovery.diagnose import diagnose, render
 
         report = asyncio.run(diagnose(seconds, interfaces, seeds, tls))
         if args.json:

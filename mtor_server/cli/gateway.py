@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 def cmd_gateway(args: argparse.Namespace) -> int:
     import mtor_worker.backends  # noqa: F401  (declares the backends' sections: mtor.toml holds every setting)
     from gateway_ws.server import main
-
-    from ..config import data_dir, load
+    from mtor_common.config import data_dir, load
 
     cfg = load(data_dir(args.data_dir))
     if args.listen:

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine
 from .common import DEFAULT_REALM
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from mtor_common.config import Config
+
     from .common import Subparsers
 
 
 def _realm_config(args: argparse.Namespace) -> Config:
     import mtor_worker.backends  # noqa: F401  (declares the backends' sections: mtor.toml holds every setting)
-
-    from ..config import data_dir, load
+    from mtor_common.config import data_dir, load
 
     cfg = load(data_dir(args.data_dir))
     if args.listen:
@@ -58,8 +58,8 @@ def _serve(start: Callable[[], Coroutine[Any, Any, int]]) -> int:
 
 def cmd_realm(args: argparse.Namespace) -> int:
     from federation.extension import FederationExtension
+    from mtor_common.config import data_dir
 
-    from ..config import data_dir
     from ..server import run_realm
 
     return _serve(lambda: run_realm(_realm_config(args), data_dir(args.data_dir), [FederationExtension()]))
@@ -67,8 +67,8 @@ def cmd_realm(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from federation.extension import FederationExtension
+    from mtor_common.config import data_dir
 
-    from ..config import data_dir
     from ..up import run_up
 
     return _serve(lambda: run_up(_realm_config(args), data_dir(args.data_dir), args.backend, not args.no_gateway,

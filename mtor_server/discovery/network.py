@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Iterable
 
 from mtor_client._proto.mtor.v1 import admin_pb2
 
+from mtor_common.discovery import REALM_TYPE, WORKER_TYPE, Browser, Found
+from mtor_common.discovery.seeds import merge, probe_seeds
+
 from ..records import stamp
-from . import REALM_TYPE, WORKER_TYPE, Browser, Found
-from .seeds import merge, probe_seeds
 
 if TYPE_CHECKING:
     from mtor_client import TLS

@@ -3,57 +3,23 @@ the kinds it serves now, TLS on/off and that workers need a join token."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-import socket
 from typing import TYPE_CHECKING
 
-from . import REALM_TYPE, Advertiser, interface_addresses
+from mtor_common.discovery import REALM_TYPE, Advertiser
+from mtor_common.discovery.where import where_to_announce
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from mtor_common.config import Config
+
     from ..realm import Realm
 
 log = logging.getLogger("mtor.discovery")
 
-def _ipv4_addresses(all_interfaces: bool, chosen: list[str]) -> list[str]:
-    """The addresses to announce for a realm listening on every address."""
-    if chosen:
-        return chosen
-    import ifaddr
-
-    found = [ip.ip for a in ifaddr.get_adapters() for ip in a.ips
-             if isinstance(ip.ip, str) and not ipaddress.IPv4Address(ip.ip).is_loopback]
-    return list(dict.fromkeys(found)) or ["127.0.0.1"]
-
-
-def where_to_announce(listen_host: str, interfaces: list[str]) -> tuple[list[str], list[str]] | None:
-    """(addresses to announce, interfaces to announce on) for a realm listening on `listen_host`;
-    None when it cannot be announced (IPv6 only). A realm on a loopback address is announced on
-    loopback only: nobody elsewhere could reach it."""
-    host = listen_host.strip("[]")
-    if host in ("", "0.0.0.0", "::"):
-        chosen = interface_addresses(interfaces)
-        addresses = _ipv4_addresses(True, chosen)
-        return addresses, chosen or addresses
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        try:
-            ip = ipaddress.ip_address(socket.gethostbyname(host))
-        except OSError:
-            return None
-    if ip.version != 4:
-        return None
-    if ip.is_loopback:
-        return ["127.0.0.1"], ["127.0.0.1"]
-    return [str(ip)], interface_addresses(interfaces) or [str(ip)]
-
-
 def realm_txt(realm: Realm, tls: bool) -> dict[str, str]:
     from mtor_client.kinds import name_of
 
-    from .. import PROTOCOL
+    from mtor_common import PROTOCOL
 
     served = sorted(name_of(k.kind) for k in realm.describe().kinds if k.workers > 0)
     return {"id": realm.id, "name": realm.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
@@ -95,7 +61,7 @@ async def announce_realm(cfg: Config, realm: Realm, listen_host: str, port: int)
     """Announce the realm per [discovery]; None when turned off or impossible (logged, never fatal)."""
     if not cfg.discovery.advertise:
         return None
-    from ..tls import server_mode
+    from mtor_common.tls import server_mode
 
     try:
         where = where_to_announce(listen_host, cfg.discovery.interfaces)

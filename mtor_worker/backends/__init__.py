@@ -13,7 +13,7 @@ import importlib.util
 from pathlib import Path
 from typing import Callable
 
-from mtor_server.config import Config, declare_section
+from mtor_common.config import Config, declare_section
 from mtor_worker import starter
 from mtor_worker.backends.base import Backend, BackendError, BlockingBackend, Capability, Job
 

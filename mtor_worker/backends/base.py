@@ -20,7 +20,7 @@ from typing import Any, Callable
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-from mtor_server.config import WorkerSection
+from mtor_common.config import WorkerSection
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from mtor_server.config import setting
+from mtor_common.config import setting
 from mtor_worker.backends.base import BackendError, BlockingBackend, Capability
 
 log = logging.getLogger("mtor.worker")

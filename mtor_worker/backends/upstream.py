@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-from mtor_server.config import setting
+from mtor_common.config import setting
 from mtor_worker import media
 from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, embeddings, finish_reason
 

@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
-from mtor_server.config import setting
+from mtor_common.config import setting
 from mtor_worker import starter
 from mtor_worker.backends.base import BackendError, Job
 from mtor_worker.backends.model import ModelBackend, require
