@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import grpc
-from mtor_client._channel import split_target
 from mtor_client._proto.mtor.v1 import peers_pb2, peers_pb2_grpc
+from mtor_client.channels import split_target
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from mtor_common.address import split_address

@@ -10,8 +10,8 @@ import uuid
 
 import grpc
 from mtor_client import TLS
-from mtor_client._channel import aio_channel, resolve
 from mtor_client._proto.mtor.v1 import federation_pb2, federation_pb2_grpc, intent_pb2
+from mtor_client.channels import aio_channel, resolve
 from mtor_client.kinds import kind_of
 
 from mtor_common.backoff import Backoff

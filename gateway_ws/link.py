@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 from mtor_client import TLS
-from mtor_client._channel import aio_channel, resolve
+from mtor_client.channels import aio_channel, resolve
 
 Metadata = tuple[tuple[str, str], ...]
 

@@ -13,7 +13,7 @@ import ssl
 from typing import Callable
 
 import grpc
-from mtor_client._channel import TLS, read_pem
+from mtor_client.channels import TLS, read_pem
 
 from .config import ConfigError, TlsSection
 

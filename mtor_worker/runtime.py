@@ -19,8 +19,8 @@ from typing import Awaitable, Callable, Sequence
 
 import grpc
 from mtor_client import kinds
-from mtor_client._channel import TLS, channel_credentials, split_target
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
+from mtor_client.channels import TLS, channel_credentials, split_target
 
 from mtor_common.address import host_of, is_loopback
 from mtor_common.backoff import Backoff

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import grpc
 from mtor_client import TLS
-from mtor_client._channel import channel_credentials
 from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
 from mtor_client.admin import AdminClient
+from mtor_client.channels import channel_credentials
 
 if TYPE_CHECKING:
     import openai

@@ -40,6 +40,7 @@ def test_the_layers_hold():
     ("mtor_server/realm.py", "import federation.hub", "the realm core imports neither federation"),
     ("mtor_common/config.py", "import mtor_server.store", "mtor_common imports only the SDK"),
     ("gateway_ws/app.py", "import federation.link", "federation and the gateway are independent"),
+    ("federation/link.py", "import mtor_client._channel", "the SDK's private channel code stays private"),
 ])
 def test_an_import_across_a_layer_is_caught(tmp_path, module, line, contract):
     tree = copy_of_tree(tmp_path)

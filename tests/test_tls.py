@@ -19,8 +19,8 @@ from typing import Iterator
 import pytest
 from harness import FAST, Realm, spawn, start_realm, wait_until
 from mtor_client import TLS, AsyncClient, Client, Unavailable
-from mtor_client._channel import split_target
 from mtor_client.admin import AdminClient
+from mtor_client.channels import split_target
 
 from mtor_common.address import split_address
 from mtor_common.config import ConfigError, TlsSection

@@ -22,8 +22,8 @@ class SeedError(Exception):
 async def probe_seed(seed: str, tls: TLS | None = None, timeout_s: float = SEED_TIMEOUT_S) -> Found:
     """The realm at `seed` (HOST:PORT, grpcs://HOST:PORT for TLS) as if it had been announced."""
     import grpc
-    from mtor_client._channel import channel_credentials, split_target
     from mtor_client._proto.mtor.v1 import realm_pb2, realm_pb2_grpc
+    from mtor_client.channels import channel_credentials, split_target
     from mtor_client.kinds import name_of
 
     from ..address import split_address
