@@ -41,10 +41,6 @@ def chromium(extra_args: Sequence[str] = ()) -> Iterator["Browser"]:
             browser.close()
 
 
-class PageErrors(list):
-    """Uncaught script errors and console errors (a CSP violation is one) seen by a page."""
-
-
 @contextmanager
 def open_page(browser: "Browser", url: str, token: str | None = None, width: int = 1280,
               height: int = 900) -> Iterator["Page"]:
@@ -55,10 +51,9 @@ def open_page(browser: "Browser", url: str, token: str | None = None, width: int
     if token:
         context.add_init_script(f"sessionStorage.setItem('mtor.token', {json.dumps(token)})")
     page = context.new_page()
-    errors = PageErrors()
+    errors: list[str] = []  # uncaught script errors, and console errors (a CSP violation is one)
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-    page.errors = errors  # type: ignore[attr-defined]
     try:
         page.goto(url)
         page.wait_for_selector("body[data-ready=true]", timeout=15000)

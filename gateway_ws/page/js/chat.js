@@ -18,7 +18,7 @@ class Chat {
     this.ctx = ctx;
     this.panel = panel;
     this.conversation = newConversation();
-    this.running = null; // {call, message} of the answer being streamed
+    this.running = null; // {call, view} of the answer being streamed
 
     this.model = el("select", { id: "chat-model", "aria-label": "Model or pool" });
     this.list = el("ol", { class: "history-list", "aria-label": "Earlier conversations" });
