@@ -7,9 +7,10 @@ from mtor_client.channels import split_target
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
 from mtor_common.address import split_address
-from mtor_server.auth import Caller
+from mtor_server.accounting import Quotas
+from mtor_server.admin import AuditLog
+from mtor_server.auth import Accounts, Caller
 from mtor_server.errors import invalid
-from mtor_server.realm import Realm
 from mtor_server.records import stamp
 from mtor_server.scheduler.route import peer_user
 from mtor_server.services._status import unary
@@ -24,14 +25,14 @@ _STATES = {LinkState.CONNECTING: peers_pb2.PEER_STATE_CONNECTING, LinkState.UP: 
 
 
 class PeersService(peers_pb2_grpc.PeersServicer):
-    def __init__(self, realm: Realm, federation: Federation) -> None:
-        self.realm, self.federation = realm, federation
+    def __init__(self, federation: Federation, accounts: Accounts, quotas: Quotas, audit: AuditLog) -> None:
+        self.federation, self.accounts, self.quotas, self.audit = federation, accounts, quotas, audit
 
     def _sysop(self, context: grpc.aio.ServicerContext) -> Caller:
-        return self.realm.accounts.sysop(context.invocation_metadata())
+        return self.accounts.sysop(context.invocation_metadata())
 
     def _info(self, peer: Peer) -> peers_pb2.PeerInfo:
-        limits = self.realm.quotas.limits(peer_user(peer.name))
+        limits = self.quotas.limits(peer_user(peer.name))
         info = peers_pb2.PeerInfo(name=peer.name, address=peer.address, realm_id=peer.realm_id,
                                   kinds=[to_proto(k) for k in sorted(peer.kinds)],
                                   requests_per_minute=limits.requests_per_minute, budget=limits.budget,
@@ -64,13 +65,13 @@ class PeersService(peers_pb2_grpc.PeersServicer):
                 raise invalid(f"address: {e}; give HOST:PORT, or grpcs://HOST:PORT for TLS") from None
         peer, new = await self.federation.book.put(request.name.strip(), request.address.strip(),
                                                    request.token.strip(), frozenset(kinds))
-        token = (await self.realm.accounts.issue_peer_token(peer.name))[0] if new else ""
+        token = (await self.accounts.issue_peer_token(peer.name))[0] if new else ""
         if new or request.requests_per_minute or request.budget:
-            limits = self.realm.quotas.limits(peer_user(peer.name))
-            await self.realm.quotas.set(peer_user(peer.name), request.requests_per_minute or
+            limits = self.quotas.limits(peer_user(peer.name))
+            await self.quotas.set(peer_user(peer.name), request.requests_per_minute or
                                         (0 if new else limits.requests_per_minute),
                                         request.budget or (0.0 if new else limits.budget))
-        await self.realm.audit.record(caller.user, "AddPeer", peer.name,
+        await self.audit.record(caller.user, "AddPeer", peer.name,
                                       f"address {peer.address or '(none)'}; kinds {','.join(sorted(kinds)) or 'all'}")
         await self.federation.relink(peer)
         return peers_pb2.AddPeerResponse(peer=self._info(peer), token=token)
@@ -86,9 +87,9 @@ class PeersService(peers_pb2_grpc.PeersServicer):
                          context: grpc.aio.ServicerContext) -> peers_pb2.RemovePeerResponse:
         caller = self._sysop(context)
         peer = await self.federation.book.remove(request.name.strip())
-        await self.realm.accounts.revoke_peer_tokens(peer.name)
+        await self.accounts.revoke_peer_tokens(peer.name)
         await self.federation.unlink(peer.name)
-        await self.realm.audit.record(caller.user, "RemovePeer", peer.name)
+        await self.audit.record(caller.user, "RemovePeer", peer.name)
         return peers_pb2.RemovePeerResponse()
 
     @unary

@@ -27,7 +27,9 @@ class OpenFederation:
 
     def register(self, server: grpc.aio.Server) -> None:
         federation_pb2_grpc.add_FederationServicer_to_server(self.federation.service, server)
-        peers_pb2_grpc.add_PeersServicer_to_server(PeersService(self.realm, self.federation), server)
+        realm = self.realm
+        peers = PeersService(self.federation, realm.accounts, realm.quotas, realm.audit)
+        peers_pb2_grpc.add_PeersServicer_to_server(peers, server)
 
     def start(self) -> None:
         self.federation.start()

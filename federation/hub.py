@@ -8,6 +8,7 @@ from mtor_server.realm import Realm
 
 from .book import SCHEMA as BOOK_SCHEMA
 from .book import Peer, PeerBook
+from .capacity import Capacity
 from .link import PeerLink
 from .service import FederationService
 from .usage import SCHEMA as USAGE_SCHEMA
@@ -19,9 +20,13 @@ SCHEMAS = (BOOK_SCHEMA, USAGE_SCHEMA)
 
 class Federation:
     def __init__(self, realm: Realm, book: PeerBook, tls: TLS | None) -> None:
+        """`realm`: the core's parts, handed on to the federation's own as each needs them."""
         self.realm, self.book, self.tls = realm, book, tls
         self.usage = UsageBook(realm.store, SUCCEEDED)
-        self.service = FederationService(realm, book)
+        self.service = FederationService(
+            book, accounts=realm.accounts, describe=realm.describe, changes=realm.changes, intake=realm.intake,
+            intents=realm.book, dispatcher=realm.dispatcher,
+            capacity=Capacity(realm.cfg, realm.describe, realm.registry, realm.dispatcher))
         self.links: dict[str, PeerLink] = {}
 
     @classmethod
@@ -35,7 +40,11 @@ class Federation:
 
     def _link(self, peer: Peer) -> None:
         if peer.token:  # this realm may call it: at its address, or where discovery shows it
-            link = self.links[peer.name] = PeerLink(self.realm, self.book, self.usage, peer, self.tls)
+            realm = self.realm
+            link = self.links[peer.name] = PeerLink(
+                peer, own=self.service.hello, registry=realm.registry, dispatcher=realm.dispatcher,
+                network=realm.network, heartbeat_interval_s=realm.cfg.health.heartbeat_interval_s, book=self.book,
+                usage=self.usage, tls=self.tls)
             link.start()
 
     async def relink(self, peer: Peer) -> None:

@@ -7,6 +7,7 @@ import enum
 import logging
 import time
 import uuid
+from typing import Callable
 
 import grpc
 from mtor_client import TLS
@@ -15,15 +16,16 @@ from mtor_client.channels import aio_channel, resolve
 from mtor_client.kinds import kind_of
 
 from mtor_common.backoff import Backoff
+from mtor_server.discovery.network import NetworkView
 from mtor_server.lifecycle import CANCELLED, FAILED, SUCCEEDED
-from mtor_server.realm import Realm
+from mtor_server.scheduler.dispatcher import Dispatcher
 from mtor_server.scheduler.executor import Assignment, Done, Failure, Progress, TakenBy
+from mtor_server.scheduler.registry import Registry
 from mtor_server.store import log_failure
 
 from . import PROTOCOL
 from .book import Peer, PeerBook
 from .peer_worker import Cancel, PeerWorker
-from .service import hello_of
 from .usage import UsageBook
 
 log = logging.getLogger("mtor.federation")
@@ -51,8 +53,12 @@ class NotSeen(Exception):
 class PeerLink:
     """Keeps the link to one peer up while this realm runs, reconnecting with backoff."""
 
-    def __init__(self, realm: Realm, book: PeerBook, usage: UsageBook, peer: Peer, tls: TLS | None) -> None:
-        self.realm, self.book, self.usage, self.peer, self.tls = realm, book, usage, peer, tls
+    def __init__(self, peer: Peer, *, own: Callable[[], federation_pb2.FederationHello], registry: Registry,
+                 dispatcher: Dispatcher, network: NetworkView, heartbeat_interval_s: float, book: PeerBook,
+                 usage: UsageBook, tls: TLS | None) -> None:
+        """`own`: this realm's Hello, as it is now."""
+        self.peer, self.own, self.registry, self.dispatcher, self.network = peer, own, registry, dispatcher, network
+        self.heartbeat_interval_s, self.book, self.usage, self.tls = heartbeat_interval_s, book, usage, tls
         self.state = LinkState.CONNECTING
         self.detail = ""
         self.rtt_ms = 0.0
@@ -105,7 +111,7 @@ class PeerLink:
         realm with its id once known, else with its name): a discovered realm is called only once trusted."""
         if self.peer.address:
             return self.peer.address
-        for found in await self.realm.network.other_realms():
+        for found in await self.network.other_realms():
             if (found.txt.get("id") == self.peer.realm_id) if self.peer.realm_id else found.name == self.peer.name:
                 return ("grpcs://" if found.txt.get("tls") == "on" else "") + found.address
         raise NotSeen(f"realm {self.peer.name!r} is not seen on the local network or at a seed (mtor admin "
@@ -118,17 +124,18 @@ class PeerLink:
                     "peer realm %s %s: %s", self.peer.name, state.value, detail)
         self.state, self.detail = state, detail
         if self.worker is not None:
-            self.realm.worker_lost(self.worker, detail)
+            self.registry.lost(self.worker, detail)
             self.worker = None
 
     async def _connect(self, stub: federation_pb2_grpc.FederationStub, metadata: tuple, backoff: Backoff) -> str:
         """Hello, then take reports until the stream ends; returns why it ended."""
         t0 = time.perf_counter()
-        hello = await stub.Hello(hello_of(self.realm), metadata=metadata, timeout=HELLO_TIMEOUT_S)
+        own = self.own()
+        hello = await stub.Hello(own, metadata=metadata, timeout=HELLO_TIMEOUT_S)
         self.rtt_ms = (time.perf_counter() - t0) * 1000
         if hello.protocol != PROTOCOL:
             raise Refused(f"it speaks federation protocol {hello.protocol}; this realm speaks {PROTOCOL}")
-        if hello.realm_id == self.realm.id:
+        if hello.realm_id == own.realm_id:
             raise Refused("its address leads back to this realm")
         if self.peer.realm_id and hello.realm_id != self.peer.realm_id:
             raise Refused(f"it is realm {hello.realm_id}, not {self.peer.realm_id} as at its first Hello (a new "
@@ -136,7 +143,7 @@ class PeerLink:
                           "if this is expected")
         if not self.peer.realm_id:
             self.peer = await self.book.learned_id(self.peer.name, hello.realm_id)
-        interval = self.realm.cfg.health.heartbeat_interval_s
+        interval = self.heartbeat_interval_s
         reports = stub.WatchCapacity(federation_pb2.WatchCapacityRequest(interval_s=interval), metadata=metadata)
         forwarder: asyncio.Task[None] | None = None
         try:
@@ -145,17 +152,16 @@ class PeerLink:
                     return "its reports came too late"
                 if self.worker is None:
                     self.worker = PeerWorker(id=uuid.uuid4().hex, name=self.peer.name, capabilities={},
-                                             max_concurrency=0, devices=[], version=hello.version,
-                                             last_heartbeat=time.monotonic(), address=self.peer.address,
+                                             max_concurrency=0, last_heartbeat=time.monotonic(),
                                              realm_id=hello.realm_id, rtt_ms=self.rtt_ms)
                     self.worker.take_report(report)
                     forwarder = asyncio.create_task(self._forwarder(self.worker, stub, metadata))
                     self.state, self.detail = LinkState.UP, ""
                     backoff.reset()
-                    self.realm.peer_up(self.worker)
+                    self.registry.peer_up(self.worker)
                 else:
                     self.worker.take_report(report)
-                    self.realm.peer_report(self.worker, report.healthy)
+                    self.registry.peer_report(self.worker, report.healthy)
             return "it ended its capacity stream"
         finally:
             reports.cancel()
@@ -179,7 +185,7 @@ class PeerLink:
 
     async def _forward(self, peer: PeerWorker, stub: federation_pb2_grpc.FederationStub, metadata: tuple,
                        assignment: Assignment) -> None:
-        route = self.realm.forward_route(assignment.intent_id)
+        route = self.dispatcher.forward_route(assignment.intent_id)
         if route is None:  # cancelled before the forward began
             self._failed(peer, assignment, "", grpc.StatusCode.CANCELLED.value[0], "cancelled")
             return
@@ -206,15 +212,15 @@ class PeerLink:
                 if which == "accepted":
                     there = event.accepted.intent_id
                 elif which == "started":
-                    self.realm.on_update(peer, aid, TakenBy(event.started.worker, event.started.realm))
+                    self.dispatcher.on_update(peer, aid, TakenBy(event.started.worker, event.started.realm))
                 elif which == "delta":
-                    self.realm.on_update(peer, aid, Progress(event.delta))
+                    self.dispatcher.on_update(peer, aid, Progress(event.delta))
                 elif which == "result":
                     usage = event.result.usage
                     # queued before the realm's own writes of the outcome, so committed with or before them, and
                     # before the terminal event goes out (the store commits in order)
                     self._record(aid, assignment.intent_id, there, SUCCEEDED, usage.processing_s, usage.cost)
-                    self.realm.on_update(peer, aid, Done(event.result))
+                    self.dispatcher.on_update(peer, aid, Done(event.result))
                     return
                 elif which == "failed":
                     self._failed(peer, assignment, there, event.failed.code, event.failed.message)
@@ -238,7 +244,7 @@ class PeerLink:
         if there:
             outcome = CANCELLED if code == grpc.StatusCode.CANCELLED.value[0] else FAILED
             self._record(assignment.assignment_id, assignment.intent_id, there, outcome, 0.0, 0.0)
-        self.realm.on_update(peer, assignment.assignment_id, Failure(intent_pb2.Error(code=code, message=message)))
+        self.dispatcher.on_update(peer, assignment.assignment_id, Failure(intent_pb2.Error(code=code, message=message)))
 
     def _record(self, attempt: str, intent_id: str, there: str, outcome: int, processing_s: float,
                 cost: float) -> None:

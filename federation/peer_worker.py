@@ -1,17 +1,15 @@
-"""A peer realm as the scheduler sees it: a worker whose capabilities and free slots are those of the
-peer's last capacity report."""
+"""A peer realm as the realm's dispatcher sees it: an executor whose capabilities and free slots are those of
+the peer's last capacity report, and whose assignments become Forward calls on its link (link.py)."""
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from mtor_client._proto.mtor.v1 import federation_pb2, intent_pb2
 from mtor_client.kinds import name_of
 
-from mtor_server.scheduler.executor import Assignment, TakenBy
-from mtor_server.scheduler.workers import ConnectedWorker, Offer
+from mtor_server.scheduler.executor import Assignment, Offer, PeerExecutor, TakenBy
 
 
 @dataclass(frozen=True)
@@ -19,9 +17,8 @@ class Cancel:
     assignment_id: str
 
 
-@dataclass
-class PeerWorker(ConnectedWorker):
-    what: ClassVar[str] = "realm"
+@dataclass(eq=False)
+class PeerWorker(PeerExecutor):
     report: federation_pb2.Capacity = field(default_factory=federation_pb2.Capacity)
     reported_at: float = 0.0  # unix seconds
     offers: dict[str, Offer] = field(default_factory=dict)  # per kind; its models are in `capabilities`
@@ -50,9 +47,6 @@ class PeerWorker(ConnectedWorker):
         """Served there: its worker, realm and processing time (not its queue wait), which cannot make it a
         credit nor exceed the time this realm waited."""
         return max(0.0, min(processing_s, result.usage.processing_s))
-
-    def shun(self, avoid: set[str]) -> None:
-        avoid.add(self.realm_id)
 
     def take_report(self, report: federation_pb2.Capacity) -> None:
         self.report, self.reported_at = report, time.time()

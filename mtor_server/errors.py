@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import grpc
+from mtor_client._proto.mtor.v1 import intent_pb2
 
 
 class RealmError(Exception):
@@ -27,3 +28,8 @@ def invalid(message: str) -> RealmError:
 
 def not_found(intent_id: str) -> RealmError:
     return RealmError(grpc.StatusCode.NOT_FOUND, f"no intent with id {intent_id!r} (unknown, or expired)")
+
+
+def intent_error(code: grpc.StatusCode, message: str) -> intent_pb2.Error:
+    """How an intent's failure is told to its caller (its `failed` event)."""
+    return intent_pb2.Error(code=code.value[0], message=message)

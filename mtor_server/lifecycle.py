@@ -2,8 +2,8 @@
 
 Every change of an intent's state happens here, in one method per transition: it checks the current
 phase, changes it, and returns the events it causes. It writes nothing itself (no store, ledger, metrics
-or watchers, no I/O, no clock): the realm applies the events in one place, so a new reaction to, say, a
-finished intent is added there and nowhere else.
+or watchers, no I/O, no clock): the intent book (intents/book.py) applies the events in one place, and a
+new reaction to, say, a finished intent subscribes there.
 
     queued -> assigned -> running -> succeeded | failed | cancelled
        ^         |           |

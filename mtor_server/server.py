@@ -34,6 +34,7 @@ from mtor_common.tls import client_tls, server_credentials, server_mode, server_
 
 from .discovery.network import NetworkView
 from .discovery.realm import RealmAnnouncement, announce_realm
+from .identity import realm_id
 from .metrics import MetricsServer
 from .realm import Realm
 from .services._guard import RequestGuard
@@ -99,7 +100,9 @@ class RealmServer:
     async def start(cls, cfg: Config, data_dir: Path, extensions: Sequence[Extension] = ()) -> "RealmServer":
         credentials = server_credentials(cfg.tls)  # a TLS mistake stops the start before the store opens
         metrics_at = _metrics_address(cfg)  # a mistake here also stops the start before the store opens
-        realm = await Realm.open(cfg, data_dir, [schema for e in extensions for schema in e.schemas])
+        host, _ = split_address(cfg.realm.listen)
+        network = _network_view(cfg, realm_id(data_dir), host)
+        realm = await Realm.open(cfg, data_dir, [schema for e in extensions for schema in e.schemas], network)
         opened: list[OpenExtension] = []
         metrics: MetricsServer | None = None
         server: grpc.aio.Server | None = None
@@ -113,11 +116,7 @@ class RealmServer:
             guard = RequestGuard(realm.metrics.rpc_refused, realm.metrics.rpc_failures)
             server = grpc.aio.server(interceptors=[guard], options=[("grpc.max_receive_message_length", limit),
                                                                     ("grpc.max_send_message_length", limit)])
-            intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(realm), server)
-            worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(realm), server)
-            realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm), server)
-            admin_pb2_grpc.add_AdminServicer_to_server(AdminService(realm), server)
-            account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm), server)
+            _add_services(realm, server)
             for part in opened:
                 part.register(server)
             health_servicer = HealthService(("", *SERVICES))
@@ -125,8 +124,6 @@ class RealmServer:
             reflection.enable_server_reflection(
                 (*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
                 server)
-            host, _ = split_address(cfg.realm.listen)
-            realm.network = _network_view(cfg, realm, host)
             await realm.network.start()
             if credentials is None:
                 port = server.add_insecure_port(cfg.realm.listen)
@@ -139,7 +136,7 @@ class RealmServer:
                 part.start()
             started = cls(realm, opened, server, health_servicer, join_address(host, port), first_run,
                           server_mode(cfg.tls), metrics)
-            started.discovery = await announce_realm(cfg, realm, host, port)
+            started.discovery = await announce_realm(cfg, realm.describe, realm.changes, host, port)
         except BaseException:
             if server is not None:
                 await server.stop(None)
@@ -177,7 +174,22 @@ class RealmServer:
         await self.realm.close()
 
 
-def _network_view(cfg: Config, realm: Realm, listen_host: str) -> NetworkView:
+def _add_services(realm: Realm, server: grpc.aio.Server) -> None:
+    """The realm's own services, each given the parts it needs."""
+    intents_pb2_grpc.add_IntentsServicer_to_server(IntentsService(
+        accounts=realm.accounts, intake=realm.intake, book=realm.book, dispatcher=realm.dispatcher,
+        presence=realm.presence, notices=realm.notices), server)
+    worker_link_pb2_grpc.add_WorkerLinkServicer_to_server(WorkerLinkService(
+        realm.accounts, realm.registry, realm.dispatcher, realm.network), server)
+    realm_pb2_grpc.add_RealmInfoServicer_to_server(RealmInfoService(realm.describe), server)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminService(
+        accounts=realm.accounts, audit=realm.audit, registry=realm.registry, dispatcher=realm.dispatcher,
+        pools=realm.pools, network=realm.network, notices=realm.notices, presence=realm.presence,
+        quotas=realm.quotas, ledger=realm.ledger, changes=realm.changes), server)
+    account_pb2_grpc.add_AccountServicer_to_server(AccountService(realm.accounts, realm.ledger, realm.quotas), server)
+
+
+def _network_view(cfg: Config, own_id: str, listen_host: str) -> NetworkView:
     """What the realm listens to: the interfaces it is announced on (loopback only for a realm on a loopback
     address), and its seeds."""
     interfaces = None
@@ -188,7 +200,7 @@ def _network_view(cfg: Config, realm: Realm, listen_host: str) -> NetworkView:
             log.warning("not listening for workers and realms on the local network: %s", e)
         else:
             interfaces = where[1] if where is not None else None
-    return NetworkView(realm.id, interfaces, cfg.discovery.seeds, client_tls(cfg.tls))
+    return NetworkView(own_id, interfaces, cfg.discovery.seeds, client_tls(cfg.tls))
 
 
 def _metrics_address(cfg: Config) -> tuple[str, int] | None:

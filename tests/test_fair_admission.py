@@ -16,7 +16,7 @@ from mtor_server.queue import FairQueue, QueueFull
 
 
 def admit(q: FairQueue, intent_id: str, user: str) -> None:
-    """What Realm.submit does: reserve a place, record the intent (give the reservation back), queue it."""
+    """What Intake.submit does: reserve a place, record the intent (give the reservation back), queue it."""
     q.reserve(user)
     q.release(user)
     q.push(intent_id, user)

@@ -41,6 +41,9 @@ def test_the_layers_hold():
     ("mtor_common/config.py", "import mtor_server.store", "mtor_common imports only the SDK"),
     ("gateway_ws/app.py", "import federation.link", "federation and the gateway are independent"),
     ("federation/link.py", "import mtor_client._channel", "the SDK's private channel code stays private"),
+    ("mtor_server/scheduler/dispatcher.py", "import mtor_server.cli.common",
+     "the realm core does not import the command line"),
+    ("mtor_server/services/intents.py", "import mtor_server.realm", "the realm's parts get what they need"),
 ])
 def test_an_import_across_a_layer_is_caught(tmp_path, module, line, contract):
     tree = copy_of_tree(tmp_path)

@@ -1,3 +1,4 @@
+from .accountant import Accountant
 from .cost import intent_cost
 from .ledger import SCHEMA as LEDGER_SCHEMA
 from .ledger import KindTotals, Ledger, LedgerRow
@@ -5,5 +6,5 @@ from .presence import Presence
 from .quota import SCHEMA as QUOTA_SCHEMA
 from .quota import Limits, Quotas, QuotaStatus
 
-__all__ = ["LEDGER_SCHEMA", "QUOTA_SCHEMA", "KindTotals", "Ledger", "LedgerRow", "Limits", "Presence", "Quotas",
-           "QuotaStatus", "intent_cost"]
+__all__ = ["LEDGER_SCHEMA", "QUOTA_SCHEMA", "Accountant", "KindTotals", "Ledger", "LedgerRow", "Limits", "Presence",
+           "Quotas", "QuotaStatus", "intent_cost"]

@@ -12,28 +12,30 @@ from mtor_common.discovery.where import where_to_announce
 if TYPE_CHECKING:
     from mtor_common.config import Config
 
-    from ..realm import Realm
+    from ..changes import Changes
+    from ..describe import Describe
 
 log = logging.getLogger("mtor.discovery")
 
-def realm_txt(realm: Realm, tls: bool) -> dict[str, str]:
+def realm_txt(describe: Describe, tls: bool) -> dict[str, str]:
     from mtor_client.kinds import name_of
 
     from mtor_common import PROTOCOL
 
-    served = sorted(name_of(k.kind) for k in realm.describe().kinds if k.workers > 0)
-    return {"id": realm.id, "name": realm.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
+    served = sorted(name_of(k.kind) for k in describe().kinds if k.workers > 0)
+    return {"id": describe.id, "name": describe.name, "protocol": str(PROTOCOL), "kinds": ",".join(served),
             "tls": "on" if tls else "off", "join_token": "required"}
 
 
 class RealmAnnouncement:
     """The realm's announcement, its TXT kept up to date with the kinds served."""
 
-    def __init__(self, advertiser: Advertiser, realm: Realm, tls: bool, txt: dict[str, str]) -> None:
-        self.advertiser, self._realm, self._tls = advertiser, realm, tls
+    def __init__(self, advertiser: Advertiser, describe: Describe, changes: Changes, tls: bool,
+                 txt: dict[str, str]) -> None:
+        self.advertiser, self._describe, self._changes, self._tls = advertiser, describe, changes, tls
         self._txt = txt
         """What is announced now."""
-        self._changed = realm.watch_changes()
+        self._changed = changes.watch()
         self._changed.set()  # workers may have come while the announcement was being registered
         self._task = asyncio.get_running_loop().create_task(self._follow(), name="mtor-discovery-txt")
 
@@ -41,7 +43,7 @@ class RealmAnnouncement:
         while True:
             await self._changed.wait()
             self._changed.clear()
-            txt = realm_txt(self._realm, self._tls)
+            txt = realm_txt(self._describe, self._tls)
             if txt != self._txt:
                 self._txt = txt
                 try:
@@ -53,11 +55,12 @@ class RealmAnnouncement:
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-        self._realm.unwatch_changes(self._changed)
+        self._changes.unwatch(self._changed)
         await self.advertiser.stop()
 
 
-async def announce_realm(cfg: Config, realm: Realm, listen_host: str, port: int) -> RealmAnnouncement | None:
+async def announce_realm(cfg: Config, describe: Describe, changes: Changes, listen_host: str,
+                         port: int) -> RealmAnnouncement | None:
     """Announce the realm per [discovery]; None when turned off or impossible (logged, never fatal)."""
     if not cfg.discovery.advertise:
         return None
@@ -70,9 +73,9 @@ async def announce_realm(cfg: Config, realm: Realm, listen_host: str, port: int)
             return None
         addresses, interfaces = where
         tls = server_mode(cfg.tls) != "plaintext"
-        txt = realm_txt(realm, tls)
-        advertiser = await Advertiser.start(REALM_TYPE, realm.name, realm.id, port, addresses, txt, interfaces)
+        txt = realm_txt(describe, tls)
+        advertiser = await Advertiser.start(REALM_TYPE, describe.name, describe.id, port, addresses, txt, interfaces)
     except Exception as e:
         log.warning("could not announce the realm on the local network: %s", e)
         return None
-    return RealmAnnouncement(advertiser, realm, tls, txt)
+    return RealmAnnouncement(advertiser, describe, changes, tls, txt)

@@ -17,27 +17,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .workers import ConnectedWorker, Offer
+from .executor import Offer, PeerExecutor
 
 
 @dataclass(frozen=True)
 class PeerChoice:
-    peer: ConnectedWorker
+    peer: PeerExecutor
     reason: str
     """For the `started` event: why this realm, e.g. "route chat=B,C" or the score's terms."""
 
 
-def score(peer: ConnectedWorker, offer: Offer) -> float:
+def score(peer: PeerExecutor, offer: Offer) -> float:
     return (10 * min(offer.free_slots, 8) - 10 * offer.queue_depth - 25 * offer.hops
             - (100 - peer.health.score) / 2 - peer.rtt_ms - 100 * (offer.cost_base + offer.cost_per_second))
 
 
-def _terms(peer: ConnectedWorker, offer: Offer) -> str:
+def _terms(peer: PeerExecutor, offer: Offer) -> str:
     return (f"{offer.free_slots} free, queue {offer.queue_depth}, {offer.hops} hop(s) beyond, health "
             f"{peer.health.score}, rtt {peer.rtt_ms:.1f} ms, cost {offer.cost_base:g} + {offer.cost_per_second:g}/s")
 
 
-def pick_peer(peers: Iterable[ConnectedWorker], kind: str, model: str,
+def pick_peer(peers: Iterable[PeerExecutor], kind: str, model: str,
               routes: Mapping[str, Sequence[str]]) -> PeerChoice | None:
     """The peer to forward to, or None when none can take it now. `routes`: model, pool alias or kind ->
     peer names in order of preference (config federation.routes). A pool alias ($NAME) is this realm's own:

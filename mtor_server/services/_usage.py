@@ -4,8 +4,7 @@ from __future__ import annotations
 from mtor_client._proto.mtor.v1 import account_pb2
 from mtor_client.kinds import to_proto
 
-from ..accounting import QuotaStatus
-from ..realm import Realm
+from ..accounting import Ledger, Quotas, QuotaStatus
 from ..records import stamp
 
 
@@ -17,10 +16,10 @@ def quota_status(status: QuotaStatus) -> account_pb2.QuotaStatus:
     return out
 
 
-async def usage_report(realm: Realm, user: str | None) -> account_pb2.UsageReport:
+async def usage_report(ledger: Ledger, quotas: Quotas, user: str | None) -> account_pb2.UsageReport:
     """One user's usage with their quota, or (None) the whole realm's."""
     report = account_pb2.UsageReport(user=user or "")
-    for totals in await realm.ledger.totals(user):
+    for totals in await ledger.totals(user):
         report.kinds.add(kind=to_proto(totals.kind), intents=totals.intents, succeeded=totals.succeeded,
                          processing_s=totals.processing_s, queue_wait_s=totals.queue_wait_s, cost=totals.cost,
                          mean_service_s=totals.mean_service_s)
@@ -28,5 +27,5 @@ async def usage_report(realm: Realm, user: str | None) -> account_pb2.UsageRepor
         report.processing_s += totals.processing_s
         report.cost += totals.cost
     if user is not None:
-        report.quota.CopyFrom(quota_status(realm.quotas.status(user)))
+        report.quota.CopyFrom(quota_status(quotas.status(user)))
     return report

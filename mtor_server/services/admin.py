@@ -11,12 +11,19 @@ import grpc
 from mtor_client._proto.mtor.v1 import account_pb2, admin_pb2, admin_pb2_grpc, intent_pb2, intents_pb2
 from mtor_client.kinds import WORKER_KINDS, name_of, to_proto
 
-from ..auth import SYSOP, USER, Caller, Token, User
+from ..accounting import Ledger, Presence, Quotas
+from ..admin import AuditLog
+from ..auth import SYSOP, USER, Accounts, Caller, Token, User
 from ..auth.accounts import JOIN_TOKEN, PEER_TOKEN
-from ..errors import invalid
-from ..realm import Realm
+from ..changes import Changes
+from ..discovery.network import NetworkView
+from ..errors import intent_error, invalid
+from ..notices import NoticeHub
 from ..records import info_from_live, stamp
 from ..scheduler import ConnectedWorker
+from ..scheduler.dispatcher import Dispatcher
+from ..scheduler.pools import Pools
+from ..scheduler.registry import Registry
 from ._status import streaming, unary
 from ._usage import quota_status, usage_report
 
@@ -30,7 +37,7 @@ def sysop_call(handler: Callable[..., Any]) -> Callable[..., Any]:
     @unary
     @functools.wraps(handler)
     async def wrapper(self: "AdminService", request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller = self.realm.accounts.sysop(context.invocation_metadata())
+        caller = self.accounts.sysop(context.invocation_metadata())
         return await handler(self, request, caller)
 
     return wrapper
@@ -42,7 +49,7 @@ def sysop_stream(handler: Callable[..., Any]) -> Callable[..., Any]:
     @streaming
     @functools.wraps(handler)
     async def wrapper(self: "AdminService", request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller = self.realm.accounts.sysop(context.invocation_metadata())
+        caller = self.accounts.sysop(context.invocation_metadata())
         async for item in handler(self, request, caller):
             yield item
 
@@ -64,12 +71,15 @@ def _name(value: str, field: str = "name") -> str:
 
 
 class AdminService(admin_pb2_grpc.AdminServicer):
-    def __init__(self, realm: Realm) -> None:
-        self.realm = realm
-        self.accounts = realm.accounts
+    def __init__(self, *, accounts: Accounts, audit: AuditLog, registry: Registry, dispatcher: Dispatcher,
+                 pools: Pools, network: NetworkView, notices: NoticeHub, presence: Presence, quotas: Quotas,
+                 ledger: Ledger, changes: Changes) -> None:
+        self.accounts, self.audit, self.registry, self.dispatcher, self.pools, self.network = (
+            accounts, audit, registry, dispatcher, pools, network)
+        self.notices, self.presence, self.quotas, self.ledger, self.changes = notices, presence, quotas, ledger, changes
 
     async def _audit(self, caller: Caller, action: str, target: str = "", detail: str = "") -> None:
-        await self.realm.audit.record(caller.user, action, target, detail)
+        await self.audit.record(caller.user, action, target, detail)
 
     def _user_info(self, user: User) -> admin_pb2.UserInfo:
         info = admin_pb2.UserInfo(name=user.name, role=_ROLE_PROTO[user.role], banned=user.banned_at is not None,
@@ -83,28 +93,28 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     @sysop_call
     async def ListWorkers(self, request: admin_pb2.ListWorkersRequest,
                           caller: Caller) -> admin_pb2.ListWorkersResponse:
-        return admin_pb2.ListWorkersResponse(workers=[_worker_info(w) for w in self.realm.workers()])
+        return admin_pb2.ListWorkersResponse(workers=[_worker_info(w) for w in self.registry.workers()])
 
     @sysop_call
     async def ListNetwork(self, request: admin_pb2.ListNetworkRequest,
                           caller: Caller) -> admin_pb2.ListNetworkResponse:
-        return await self.realm.network.listing(self.realm.workers())
+        return await self.network.listing(self.registry.workers())
 
     @sysop_call
     async def RemoveWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
-        worker = self.realm.remove_worker(_name(request.name))
+        worker = self.registry.remove(_name(request.name))
         await self._audit(caller, "RemoveWorker", worker.name)
         return _worker_info(worker)
 
     @sysop_call
     async def DrainWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
-        worker = self.realm.drain_worker(_name(request.name))
+        worker = self.registry.drain(_name(request.name))
         await self._audit(caller, "DrainWorker", worker.name)
         return _worker_info(worker)
 
     @sysop_call
     async def BlacklistWorker(self, request: admin_pb2.WorkerRequest, caller: Caller) -> admin_pb2.WorkerInfo:
-        worker = self.realm.blacklist_worker(_name(request.name))
+        worker = self.registry.blacklist(_name(request.name))
         await self._audit(caller, "BlacklistWorker", worker.name)
         return _worker_info(worker)
 
@@ -112,7 +122,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def ReadmitWorker(self, request: admin_pb2.WorkerRequest,
                             caller: Caller) -> admin_pb2.ReadmitWorkerResponse:
         name = _name(request.name)
-        worker = self.realm.readmit_worker(name)
+        worker = self.registry.readmit(name)
         await self._audit(caller, "ReadmitWorker", name)
         return admin_pb2.ReadmitWorkerResponse(worker=_worker_info(worker) if worker is not None else None)
 
@@ -120,12 +130,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     @sysop_call
     async def ListPools(self, request: admin_pb2.ListPoolsRequest, caller: Caller) -> admin_pb2.ListPoolsResponse:
-        return admin_pb2.ListPoolsResponse(pools=self.realm.pools.all())
+        return admin_pb2.ListPoolsResponse(pools=self.pools.all())
 
     @sysop_call
     async def SetPool(self, request: admin_pb2.Pool, caller: Caller) -> admin_pb2.Pool:
-        pool = await self.realm.pools.set(request)
-        self.realm.dispatch()  # intents may wait for it
+        pool = await self.pools.set(request)
+        self.dispatcher.dispatch()  # intents may wait for it
         await self._audit(caller, "SetPool", "$" + pool.name,
                           f"{name_of(pool.kind)}: {', '.join(pool.workers)}; "
                           f"{admin_pb2.PoolStrategy.Name(pool.strategy)}")
@@ -135,7 +145,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def DeletePool(self, request: admin_pb2.DeletePoolRequest,
                          caller: Caller) -> admin_pb2.DeletePoolResponse:
         name = _name(request.name)
-        failed = await self.realm.delete_pool(name)
+        await self.pools.delete(name)
+        alias = "$" + name.removeprefix("$")
+        failed = self.dispatcher.fail_waiting_for(alias, intent_error(grpc.StatusCode.NOT_FOUND,
+                                                                      f"pool {alias} was deleted"))
         await self._audit(caller, "DeletePool", "$" + name.removeprefix("$"), f"{failed} waiting intents failed")
         return admin_pb2.DeletePoolResponse()
 
@@ -144,13 +157,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     @sysop_call
     async def ListQueue(self, request: admin_pb2.ListQueueRequest, caller: Caller) -> admin_pb2.ListQueueResponse:
         return admin_pb2.ListQueueResponse(entries=[admin_pb2.QueueEntry(intent=info_from_live(i), user=i.user)
-                                                    for i in self.realm.live_intents()])
+                                                    for i in self.dispatcher.live_intents()])
 
     @sysop_call
     async def CancelIntent(self, request: admin_pb2.CancelIntentRequest,
                            caller: Caller) -> admin_pb2.CancelIntentResponse:
         intent_id = _name(request.intent_id, "intent_id")
-        state = await self.realm.cancel(intent_id, caller, request.reason.strip() or "cancelled by the sysop")
+        state = await self.dispatcher.cancel_by(intent_id, caller, request.reason.strip() or "cancelled by the sysop")
         await self._audit(caller, "CancelIntent", intent_id, request.reason.strip())
         return admin_pb2.CancelIntentResponse(state=state)
 
@@ -161,7 +174,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             kind = name_of(request.kind)
             if kind not in WORKER_KINDS:
                 raise invalid(f"kind {request.kind} has no queue")
-        cancelled = self.realm.clear_queue(kind, "cancelled: the sysop cleared the queue")
+        cancelled = self.dispatcher.clear_queue(kind, "cancelled: the sysop cleared the queue")
         await self._audit(caller, "ClearQueue", kind or "", f"{cancelled} intents cancelled")
         return admin_pb2.ClearQueueResponse(cancelled=cancelled)
 
@@ -189,7 +202,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if name == caller.user:
             raise invalid("a sysop cannot ban themselves")
         user = await self.accounts.ban(name, request.reason.strip())
-        cancelled = self.realm.cancel_user(name, "cancelled: the user was banned"
+        cancelled = self.dispatcher.cancel_user(name, "cancelled: the user was banned"
                                            + (f" ({user.ban_reason})" if user.ban_reason else ""))
         await self._audit(caller, "BanUser", name, f"{request.reason.strip()}; {cancelled} intents cancelled")
         return self._user_info(user)
@@ -204,7 +217,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def TerminateUser(self, request: admin_pb2.TerminateUserRequest,
                             caller: Caller) -> admin_pb2.TerminateUserResponse:
         name = _name(request.name)
-        cancelled = self.realm.cancel_user(name, "cancelled by the sysop")
+        cancelled = self.dispatcher.cancel_user(name, "cancelled by the sysop")
         await self._audit(caller, "TerminateUser", name, f"{cancelled} intents cancelled")
         return admin_pb2.TerminateUserResponse(cancelled=cancelled)
 
@@ -248,24 +261,25 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self.accounts.user(user)
         rpm = request.requests_per_minute if request.HasField("requests_per_minute") else None
         budget = request.budget if request.HasField("budget") else None
-        status = await self.realm.quotas.set(user, rpm, budget)
+        status = await self.quotas.set(user, rpm, budget)
         await self._audit(caller, "SetQuota", user, f"requests_per_minute {'default' if rpm is None else rpm}, "
                           f"budget {'default' if budget is None else budget}")
         return quota_status(status)
 
     @sysop_call
     async def Stats(self, request: admin_pb2.StatsRequest, caller: Caller) -> admin_pb2.StatsResponse:
-        users = [request.user] if request.user else await self.realm.ledger.users()
+        users = [request.user] if request.user else await self.ledger.users()
         return admin_pb2.StatsResponse(
-            realm=await usage_report(self.realm, None), users=[await usage_report(self.realm, u) for u in users],
-            users_connected=self.realm.presence.now, most_users_connected=self.realm.presence.most)
+            realm=await usage_report(self.ledger, self.quotas, None),
+            users=[await usage_report(self.ledger, self.quotas, u) for u in users],
+            users_connected=self.presence.now, most_users_connected=self.presence.most)
 
     # ----------------------------------------------------------- notices --
 
     @sysop_call
     async def Broadcast(self, request: admin_pb2.BroadcastRequest, caller: Caller) -> admin_pb2.BroadcastResponse:
         text = _name(request.text, "text")
-        recipients = self.realm.notices.publish(text)
+        recipients = self.notices.publish(text)
         await self._audit(caller, "Broadcast", "", text)
         return admin_pb2.BroadcastResponse(recipients=recipients)
 
@@ -275,15 +289,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def WatchRealm(self, request: admin_pb2.WatchRealmRequest,
                          caller: Caller) -> AsyncIterator[admin_pb2.RealmEvent]:
         interval = request.min_interval_s if request.min_interval_s > 0 else 0.2
-        changed = self.realm.watch_changes()
-        notices = self.realm.notices.subscribe(caller)
+        changed = self.changes.watch()
+        notices = self.notices.subscribe(caller)
         try:
-            with self.realm.presence.connected(caller.user):
+            with self.presence.connected(caller.user):
                 async for event in self._watch(interval, changed, notices):
                     yield event
         finally:
-            self.realm.unwatch_changes(changed)
-            self.realm.notices.unsubscribe(notices)
+            self.changes.unwatch(changed)
+            self.notices.unsubscribe(notices)
 
     async def _watch(self, interval: float, changed: asyncio.Event,
                      notices: asyncio.Queue[intents_pb2.Notice]) -> AsyncIterator[admin_pb2.RealmEvent]:
@@ -304,9 +318,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 yield admin_pb2.RealmEvent(notice=notices.get_nowait())
 
     def _snapshot(self) -> admin_pb2.RealmSnapshot:
-        snapshot = admin_pb2.RealmSnapshot(workers=[_worker_info(w) for w in self.realm.workers()],
-                                           users_connected=self.realm.presence.now)
-        for kind, queued, running in self.realm.queue_loads():
+        snapshot = admin_pb2.RealmSnapshot(workers=[_worker_info(w) for w in self.registry.workers()],
+                                           users_connected=self.presence.now)
+        for kind, queued, running in self.dispatcher.queue_loads():
             snapshot.kinds.add(kind=to_proto(kind), queued=queued, running=running)
         snapshot.time.FromNanoseconds(time.time_ns())
         return snapshot
@@ -316,7 +330,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     @sysop_call
     async def ListAudit(self, request: admin_pb2.ListAuditRequest, caller: Caller) -> admin_pb2.ListAuditResponse:
         response = admin_pb2.ListAuditResponse()
-        for entry in await self.realm.audit.latest(request.limit or 100):
+        for entry in await self.audit.latest(request.limit or 100):
             out = response.entries.add(actor=entry.actor, action=entry.action, target=entry.target,
                                        detail=entry.detail)
             stamp(out.time, entry.time)

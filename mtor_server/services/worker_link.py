@@ -8,11 +8,13 @@ from typing import AsyncIterator
 import grpc
 from mtor_client._proto.mtor.v1 import worker_link_pb2, worker_link_pb2_grpc
 
-from ..discovery.network import peer_host
+from ..auth import Accounts
+from ..discovery.network import NetworkView, peer_host
 from ..errors import RealmError
-from ..realm import Realm
 from ..scheduler import ConnectedWorker
+from ..scheduler.dispatcher import Dispatcher
 from ..scheduler.executor import Done, Failure, Progress, Update
+from ..scheduler.registry import Registry
 
 log = logging.getLogger("mtor.worker_link")
 HELLO_TIMEOUT_S = 10.0
@@ -42,14 +44,14 @@ def update_of(update: worker_link_pb2.AssignmentUpdate) -> Update:
 
 
 class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
-    def __init__(self, realm: Realm) -> None:
-        self.realm = realm
+    def __init__(self, accounts: Accounts, registry: Registry, dispatcher: Dispatcher, network: NetworkView) -> None:
+        self.accounts, self.registry, self.dispatcher, self.network = accounts, registry, dispatcher, network
 
     async def Connect(self, request_iterator: AsyncIterator[worker_link_pb2.WorkerMessage],
                       context: grpc.aio.ServicerContext) -> AsyncIterator[worker_link_pb2.RealmMessage]:
         address = peer_host(context.peer())
         try:
-            self.realm.accounts.check_join(context.invocation_metadata())
+            self.accounts.check_join(context.invocation_metadata())
         except RealmError as e:
             await self._refuse(context, await _name_in(request_iterator, REFUSED_HELLO_WAIT_S), address, e)
         try:
@@ -60,7 +62,7 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
             await self._refuse(context, "", address, RealmError(grpc.StatusCode.INVALID_ARGUMENT,
                                                                 "the first message must be hello"))
         try:
-            worker = self.realm.worker_join(first.hello, address)
+            worker = self.registry.join(first.hello, address)
         except RealmError as e:
             await self._refuse(context, first.hello.name, address, e)
         reader = asyncio.create_task(self._read(worker, request_iterator))
@@ -69,11 +71,11 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                 yield message
         finally:
             reader.cancel()
-            self.realm.worker_lost(worker, "stream closed")
+            self.registry.lost(worker, "stream closed")
 
     async def _refuse(self, context: grpc.aio.ServicerContext, name: str, address: str, error: RealmError) -> None:
         """End the stream with the error's status, remembered for Admin ListNetwork."""
-        self.realm.network.refused(name, address, f"{error.code.name}: {error.message}")
+        self.network.refused(name, address, f"{error.code.name}: {error.message}")
         await context.abort(error.code, error.message)
 
     async def _read(self, worker: ConnectedWorker,
@@ -83,9 +85,9 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
             async for message in messages:
                 which = message.WhichOneof("message")
                 if which == "heartbeat":
-                    self.realm.on_heartbeat(worker, message.heartbeat)
+                    self.registry.heartbeat(worker, message.heartbeat)
                 elif which == "update":
-                    self.realm.on_update(worker, message.update.assignment_id, update_of(message.update))
+                    self.dispatcher.on_update(worker, message.update.assignment_id, update_of(message.update))
         except grpc.aio.AbortError:  # the guard refused one of its messages (services/_guard.py)
             reason = "it sent a message that does not decode or holds a number no field can use"
         except grpc.aio.BaseError as e:  # a broken stream: the worker is gone
@@ -93,4 +95,4 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
         except Exception as e:  # the realm failed on what it sent: out it goes, the bug in the log
             log.exception("worker %s: the realm failed on one of its messages", worker.name)
             reason = f"the realm failed on one of its messages ({e.__class__.__name__})"
-        self.realm.worker_lost(worker, reason)
+        self.registry.lost(worker, reason)
