@@ -188,6 +188,16 @@ class IntentBook:
     def _finished(self, intent: LiveIntent, finished: Finished) -> None:
         """Record the outcome with what the subscribers add, then send the one terminal event."""
         intent.cancel_timers()
+        recorded = intent.recorded
+        if recorded is not None and not recorded.done():
+            # it ended while its insert was committing: the outcome follows the insert, and nothing of it is
+            # written (nor billed) if the insert fails (intake withdraws it)
+            recorded.add_done_callback(lambda f: None if f.cancelled() or f.exception() else
+                                       self._write_outcome(intent, finished))
+            return
+        self._write_outcome(intent, finished)
+
+    def _write_outcome(self, intent: LiveIntent, finished: Finished) -> None:
         statements = [s for subscriber in self._subscribers if (s := subscriber(intent, finished)) is not None]
         result, error = finished.result, finished.error
         intent.seq += 1

@@ -63,25 +63,33 @@ class Intake:
         intent.recorded = self.store.insert(
             id=intent.id, user=user, request_id=intent.request_id, kind=kind, model=intent.model,
             request=request.SerializeToString(), state=QUEUED, created_at=intent.created_at, deadline=deadline)
+        if not composed:
+            # dispatched while its insert commits (its place in the queue, if it waits, replaces the one
+            # reserved); its caller hears of it (`accepted` first) only once it is recorded, and its outcome
+            # is written only after the insert (book._finished)
+            self.dispatcher.release(kind, user)
+            self.dispatcher.admit(intent)
         try:
             await intent.recorded
         except IntegrityError:  # the request id was recorded by a Submit that existing() could not see
-            self.book.forget(intent)
+            self._withdraw(intent)
             row = await self.store.find_request(user, intent.request_id)
             if row is None:
                 raise not_recorded() from None
             return row.id
         except StoreError:
-            self.book.forget(intent)
+            self._withdraw(intent)
             raise not_recorded() from None
-        finally:
-            if not composed:
-                self.dispatcher.release(kind, user)
-        self.dispatcher.arm_deadline(intent)
+        if not intent.life.done:
+            self.dispatcher.arm_deadline(intent)
         if composed:
             self.book.apply(intent, intent.life.accept())
             self.book.apply(intent, intent.life.compose(time.time()))
             self.composers[kind].start(intent, self.submit)
-        else:
-            self.dispatcher.admit(intent)
         return intent.id
+
+    def _withdraw(self, intent: LiveIntent) -> None:
+        """It could not be recorded: nothing was said of it and nothing of it is written; what it started stops."""
+        if intent.kind in WORKER_KINDS:
+            self.dispatcher.withdraw(intent, "the realm could not record the intent")
+        self.book.forget(intent)

@@ -78,7 +78,7 @@ class Dispatcher:
                 f"realm it may forward to (peers up: {others})")
 
     def reserve(self, kind: str, user: str) -> None:
-        """Hold a place in the kind's queue while the intent is recorded (fair admission: queue/fair.py)."""
+        """Hold a place in the kind's queue from the quota's check to admit() (fair admission: queue/fair.py)."""
         try:
             self._queues[kind].reserve(user)
         except QueueFull as e:
@@ -89,8 +89,8 @@ class Dispatcher:
         self._queues[kind].release(user)
 
     def admit(self, intent: LiveIntent) -> None:
-        """A recorded intent: started at once when nothing waits before it and an executor takes it, else
-        queued. Either way its first event is `accepted`."""
+        """A new intent (its insert may still be committing): started at once when nothing waits before it and
+        an executor takes it, else queued. Either way its first event is `accepted`."""
         queue = self._queues[intent.kind]
         choice = None if len(queue) else self._choose(intent)
         if choice is not None:
@@ -100,6 +100,17 @@ class Dispatcher:
             queue.push(intent.id, intent.user)
             self.book.apply(intent, intent.life.accept(queue.positions()[intent.id]))
             self._report_positions(intent.kind)
+
+    def withdraw(self, intent: LiveIntent, reason: str) -> None:
+        """Undo admit() for an intent that could not be recorded: out of its queue, or its attempt stopped."""
+        intent.cancel_timers()
+        life = intent.life
+        if life.done:
+            return
+        if self._queues[intent.kind].remove(intent.id):
+            self._report_positions(intent.kind)
+        elif life.active and (executor := self.registry.get(life.worker_id)) is not None:
+            executor.cancel(life.assignment, reason)  # its end comes back for an intent no longer live
 
     def recovered(self, intent: LiveIntent, was_running: bool) -> None:
         """An unfinished intent read back after a restart (accepted again): queued, a running one as retried."""
