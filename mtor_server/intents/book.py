@@ -56,7 +56,7 @@ class IntentBook:
         self._live: dict[str, LiveIntent] = {}
         self._by_request: dict[tuple[str, str], str] = {}
         self._subscribers: list[FinishedSubscriber] = []
-        self._sends: set[asyncio.Task[None]] = set()  # terminal events waiting for their commit; close() lets them end
+        self._sends: set[asyncio.Future[None]] = set()  # outcomes being written; close() lets them end
         self._closing = False  # outcomes that cannot be recorded stop being retried
 
     def subscribe(self, subscriber: FinishedSubscriber) -> None:
@@ -208,27 +208,42 @@ class IntentBook:
             result=result.SerializeToString() if result is not None else None,
             error_code=error.code if error is not None else None,
             error_message=error.message if error is not None else None))
-        task = asyncio.create_task(self._send_terminal(intent, event, statements))
-        self._sends.add(task)
-        task.add_done_callback(self._sends.discard)
+        written = self.store.transaction(statements)
+        self._sends.add(written)
+        written.add_done_callback(lambda f: self._outcome_written(intent, event, statements, f))
 
-    async def _send_terminal(self, intent: LiveIntent, event: intent_pb2.IntentEvent,
-                             outcome: list[Statement]) -> None:
-        """Send the terminal event once the outcome and its ledger row are recorded. While they cannot be, the
-        intent stays live (callers wait for it, a Submit of its request id attaches to it) and the write is
-        retried; a realm stopped meanwhile recovers it as unfinished at its next start."""
+    def _outcome_written(self, intent: LiveIntent, event: intent_pb2.IntentEvent, outcome: list[Statement],
+                         written: asyncio.Future[None]) -> None:
+        """Send the terminal event once the outcome and its ledger row are recorded (a callback, not a task:
+        this is every intent's last step)."""
+        self._sends.discard(written)
+        if written.cancelled():
+            return
+        if (error := written.exception()) is None:
+            self._told(intent, event)
+            return
+        retry = asyncio.create_task(self._retry_outcome(intent, event, outcome, error))
+        self._sends.add(retry)
+        retry.add_done_callback(self._sends.discard)
+
+    async def _retry_outcome(self, intent: LiveIntent, event: intent_pb2.IntentEvent, outcome: list[Statement],
+                             error: BaseException) -> None:
+        """While the outcome cannot be recorded, the intent stays live (callers wait for it, a Submit of its
+        request id attaches to it) and the write is retried; a realm stopped meanwhile recovers it as unfinished
+        at its next start."""
+        log.warning("intent %s: its outcome is not recorded yet (%s); kept and retried", intent.id, error)
         retry_s = RETRY_MIN_S
-        while True:
+        while not self._closing:
+            await asyncio.sleep(retry_s)
+            retry_s = min(2 * retry_s, RETRY_MAX_S)
             try:
                 await self.store.transaction(outcome)
-                break
-            except StoreError as e:
-                if retry_s == RETRY_MIN_S:
-                    log.warning("intent %s: its outcome is not recorded yet (%s); kept and retried", intent.id, e)
-                if self._closing:
-                    return
-                await asyncio.sleep(retry_s)
-                retry_s = min(2 * retry_s, RETRY_MAX_S)
+            except StoreError:
+                continue
+            self._told(intent, event)
+            return
+
+    def _told(self, intent: LiveIntent, event: intent_pb2.IntentEvent) -> None:
         self._publish(intent, event)
         self.forget(intent)
         self.changes.changed()
