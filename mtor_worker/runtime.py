@@ -24,6 +24,7 @@ from mtor_client.channels import TLS, channel_credentials, split_target
 
 from mtor_common.address import host_of, is_loopback
 from mtor_common.backoff import Backoff
+from mtor_common.coalesce import coalesced, ready
 from mtor_common.config import Config, WorkerSection
 from mtor_common.tls import client_tls
 from mtor_worker import PROTOCOL, VERSION
@@ -86,6 +87,14 @@ def _describe(outcome: Outcome) -> str:
     return f"result ({outcome.WhichOneof('output')})"
 
 
+def _update_of(message: worker_link_pb2.WorkerMessage | None) -> worker_link_pb2.AssignmentUpdate | None:
+    return message.update if message is not None and message.WhichOneof("message") == "update" else None
+
+
+def _updates(run: list[worker_link_pb2.AssignmentUpdate]) -> worker_link_pb2.WorkerMessage:
+    return worker_link_pb2.WorkerMessage(updates=worker_link_pb2.AssignmentUpdates(updates=run))
+
+
 class _Link:
     """One open Connect stream's sending side: a FIFO drained by one writer
     task, because grpc.aio allows a single write in flight and updates must
@@ -95,6 +104,8 @@ class _Link:
         self._call = call
         self._queue: asyncio.Queue[worker_link_pb2.WorkerMessage | None] = asyncio.Queue()
         self._closed = False
+        self.takes_batches = False
+        """The realm's welcome said it takes several updates in one message."""
         self.writer = asyncio.get_running_loop().create_task(self._write(), name="mtor-worker-writer")
 
     def send(self, message: worker_link_pb2.WorkerMessage) -> None:
@@ -115,11 +126,12 @@ class _Link:
     async def _write(self) -> None:
         try:
             while True:
-                message = await self._queue.get()
-                if message is None:
-                    await self._call.done_writing()
-                    return
-                await self._call.write(message)
+                messages = ready(await self._queue.get(), self._queue)
+                for message in coalesced(messages, _update_of, _updates) if self.takes_batches else messages:
+                    if message is None:
+                        await self._call.done_writing()
+                        return
+                    await self._call.write(message)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError, grpc.aio.UsageError) as e:
             # The reader sees the same end of the stream and reports it.
             self._closed = True
@@ -339,6 +351,7 @@ class Worker:
                 link.send(worker_link_pb2.WorkerMessage(hello=self._hello(devices)))
                 welcome = await self._await_welcome(call, backoff)
                 if welcome is not None:
+                    link.takes_batches = welcome.takes_batches
                     backoff.reset()
                     await self._session(call, link, welcome)
             finally:
@@ -361,6 +374,7 @@ class Worker:
             devices=[d.to_proto() for d in devices],
             version=VERSION,
             protocol=PROTOCOL,
+            takes_batches=True,
         )
 
     async def _await_welcome(self, call: grpc.aio.StreamStreamCall,
@@ -452,6 +466,9 @@ class Worker:
             which = message.WhichOneof("message")
             if which == "assign":
                 self._on_assign(message.assign, link)
+            elif which == "assigns":
+                for assignment in message.assigns.assignments:
+                    self._on_assign(assignment, link)
             elif which == "cancel":
                 self._on_cancel(message.cancel)
             else:

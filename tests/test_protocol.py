@@ -207,3 +207,49 @@ def test_a_worker_failing_an_intent_with_no_failure_code_fails_it_as_internal(cl
         finally:
             stopped.set()
             to_realm.put(None)
+
+
+def test_assignments_and_updates_ready_together_travel_as_one_message_each_way(cluster):
+    """A worker whose hello says it takes batches gets the intents that waited for it in one `assigns`, and may
+    answer them all in one `updates`; each caller still gets its own events, in order."""
+    realm = cluster.realm()
+    n = 5
+    with grpc.insecure_channel(realm.address) as channel:
+        stub = intents_pb2_grpc.IntentsStub(channel)
+        calls = [stub.Submit(intents_pb2.SubmitRequest(intent=intent_pb2.IntentRequest(
+            chat=intent_pb2.ChatRequest(prompt=f"hi {i}"))), timeout=30) for i in range(n)]
+        for call in calls:  # each waits in the queue: no worker yet
+            assert next(call).HasField("accepted")
+        to_realm: queue.Queue[worker_link_pb2.WorkerMessage | None] = queue.Queue()
+
+        def messages():
+            while (message := to_realm.get()) is not None:
+                yield message
+
+        to_realm.put(worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+            name="batcher", capabilities=[worker_link_pb2.Capability(kind=intent_pb2.KIND_CHAT)],
+            max_concurrency=8, protocol=1, takes_batches=True)))
+        link = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(
+            messages(), timeout=30, metadata=[("authorization", f"Bearer {JOIN_TOKEN}")])
+        try:
+            welcome = next(link)
+            assert welcome.HasField("welcome") and welcome.welcome.takes_batches
+            batch = next(link)  # the realm started all five at once, on joining: one message
+            assert batch.WhichOneof("message") == "assigns", batch
+            assignments = list(batch.assigns.assignments)
+            assert len(assignments) == n
+            updates = []
+            for a in assignments:
+                text = f"batched {a.intent.chat.prompt}"
+                updates += [worker_link_pb2.AssignmentUpdate(assignment_id=a.assignment_id,
+                                                             delta=intent_pb2.Delta(text=text)),
+                            worker_link_pb2.AssignmentUpdate(assignment_id=a.assignment_id,
+                                                             result=intent_pb2.IntentResult(
+                                                                 text=intent_pb2.TextOutput(text=text)))]
+            to_realm.put(worker_link_pb2.WorkerMessage(updates=worker_link_pb2.AssignmentUpdates(updates=updates)))
+            for i, call in enumerate(calls):
+                rest = [e for e in call if e.WhichOneof("event") != "queued"]
+                assert [e.WhichOneof("event") for e in rest] == ["started", "delta", "result"], rest
+                assert rest[-1].result.text.text == f"batched hi {i}"
+        finally:
+            to_realm.put(None)

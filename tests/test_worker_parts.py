@@ -1,5 +1,5 @@
 """Worker pieces that need no realm: job execution outcomes, blocking
-backends, routing, device parsing, backoff and the CLI's config layering."""
+backends, routing, device parsing, backoff, message coalescing and the CLI's config layering."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,7 @@ from mtor_client._proto.mtor.v1 import intent_pb2 as ip
 
 from mtor_common import config
 from mtor_common.backoff import Backoff
+from mtor_common.coalesce import coalesced
 from mtor_common.config import WorkerSection
 from mtor_worker import cli, device
 from mtor_worker.backends import Backend, BackendError, BlockingBackend, Capability, Job
@@ -209,3 +210,16 @@ def test_auto_picks_the_installed_model_backends_and_starter_models_are_found() 
     assert starter.chat_model() is not None and starter.chat_model().suffix == ".gguf"
     assert (starter.whisper_model() / "model.bin").exists()
     assert starter.piper_voice().with_suffix(".onnx.json").exists()
+
+
+def test_consecutive_messages_are_coalesced_and_the_rest_keep_their_place():
+    def item(m: str | None) -> str | None:
+        return m[1:] if m is not None and m.startswith("u") else None
+
+    def pack(run: list[str]) -> str:
+        return "+".join(run)
+
+    messages = ["h", "u1", "u2", "u3", "h", "u4", "c", "u5", "u6", None]
+    assert list(coalesced(messages, item, pack)) == ["h", "1+2+3", "h", "u4", "c", "5+6", None]
+    assert list(coalesced([], item, pack)) == []
+    assert list(coalesced(["u1"], item, pack)) == ["u1"]  # a run of one is left as it was

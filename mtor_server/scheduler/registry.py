@@ -93,9 +93,11 @@ class Registry:
                 self.lost(other, "replaced by a new connection with the same name")
         worker = ConnectedWorker(id=uuid.uuid4().hex, name=hello.name, capabilities=capabilities,
                                  max_concurrency=hello.max_concurrency, devices=list(hello.devices),
-                                 version=hello.version, last_heartbeat=time.monotonic(), address=address)
+                                 version=hello.version, last_heartbeat=time.monotonic(), address=address,
+                                 takes_batches=hello.takes_batches)
         worker.send(worker_link_pb2.RealmMessage(welcome=worker_link_pb2.Welcome(
-            worker_id=worker.id, realm=self.realm_name, heartbeat_interval_s=self.cfg.heartbeat_interval_s)))
+            worker_id=worker.id, realm=self.realm_name, heartbeat_interval_s=self.cfg.heartbeat_interval_s,
+            takes_batches=True)))
         self._workers[worker.id] = worker
         self.network.joined(worker.name)
         self.changes.changed()

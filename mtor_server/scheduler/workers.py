@@ -17,6 +17,8 @@ class ConnectedWorker(Executor):
     version: str = ""
     connected_at: float = field(default_factory=time.time)
     address: str = ""  # the IP it connected from; "" when not known
+    takes_batches: bool = False
+    """Its hello said it takes several assignments in one message."""
     outbox: asyncio.Queue[worker_link_pb2.RealmMessage | None] = field(default_factory=asyncio.Queue)
     """Messages to send on the stream; None ends it."""
 

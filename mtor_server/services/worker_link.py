@@ -8,6 +8,8 @@ from typing import AsyncIterator
 import grpc
 from mtor_client._proto.mtor.v1 import worker_link_pb2, worker_link_pb2_grpc
 
+from mtor_common.coalesce import coalesced, ready
+
 from ..auth import Accounts
 from ..discovery.network import NetworkView, peer_host
 from ..errors import RealmError
@@ -43,6 +45,14 @@ def update_of(update: worker_link_pb2.AssignmentUpdate) -> Update:
     return None
 
 
+def _assignment(message: worker_link_pb2.RealmMessage | None) -> worker_link_pb2.Assignment | None:
+    return message.assign if message is not None and message.WhichOneof("message") == "assign" else None
+
+
+def _assignments(run: list[worker_link_pb2.Assignment]) -> worker_link_pb2.RealmMessage:
+    return worker_link_pb2.RealmMessage(assigns=worker_link_pb2.Assignments(assignments=run))
+
+
 class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
     def __init__(self, accounts: Accounts, registry: Registry, dispatcher: Dispatcher, network: NetworkView) -> None:
         self.accounts, self.registry, self.dispatcher, self.network = accounts, registry, dispatcher, network
@@ -67,8 +77,12 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
             await self._refuse(context, first.hello.name, address, e)
         reader = asyncio.create_task(self._read(worker, request_iterator))
         try:
-            while (message := await worker.outbox.get()) is not None:
-                yield message
+            while True:
+                messages = ready(await worker.outbox.get(), worker.outbox)
+                for message in coalesced(messages, _assignment, _assignments) if worker.takes_batches else messages:
+                    if message is None:
+                        return
+                    yield message
         finally:
             reader.cancel()
             self.registry.lost(worker, "stream closed")
@@ -88,6 +102,9 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                     self.registry.heartbeat(worker, message.heartbeat)
                 elif which == "update":
                     self.dispatcher.on_update(worker, message.update.assignment_id, update_of(message.update))
+                elif which == "updates":
+                    for update in message.updates.updates:
+                        self.dispatcher.on_update(worker, update.assignment_id, update_of(update))
         except grpc.aio.AbortError:  # the guard refused one of its messages (services/_guard.py)
             reason = "it sent a message that does not decode or holds a number no field can use"
         except grpc.aio.BaseError as e:  # a broken stream: the worker is gone

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mtor_client._proto.mtor.v1 import intent_pb2 as mtor_dot_v1_dot_intent__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mtor/v1/worker_link.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"9\n\nCapability\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0e\n\x06models\x18\x02 \x03(\t\"W\n\x06\x44\x65vice\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x18\n\x10vram_total_bytes\x18\x03 \x01(\x04\x12\x17\n\x0fvram_free_bytes\x18\x04 \x01(\x04\"\xa4\x01\n\x0bWorkerHello\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x0c\x63\x61pabilities\x18\x02 \x03(\x0b\x32\x13.mtor.v1.Capability\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\r\x12 \n\x07\x64\x65vices\x18\x04 \x03(\x0b\x32\x0f.mtor.v1.Device\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x10\n\x08protocol\x18\x06 \x01(\r\"q\n\tHeartbeat\x12\x0f\n\x07running\x18\x01 \x01(\r\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x10\n\x08\x64raining\x18\x03 \x01(\x08\x12 \n\x07\x64\x65vices\x18\x04 \x03(\x0b\x32\x0f.mtor.v1.Device\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x9f\x01\n\x10\x41ssignmentUpdate\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x1f\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x0e.mtor.v1.DeltaH\x00\x12\'\n\x06result\x18\x03 \x01(\x0b\x32\x15.mtor.v1.IntentResultH\x00\x12 \n\x06\x66\x61iled\x18\x04 \x01(\x0b\x32\x0e.mtor.v1.ErrorH\x00\x42\x08\n\x06update\"\x97\x01\n\rWorkerMessage\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x14.mtor.v1.WorkerHelloH\x00\x12\'\n\theartbeat\x18\x02 \x01(\x0b\x32\x12.mtor.v1.HeartbeatH\x00\x12+\n\x06update\x18\x03 \x01(\x0b\x32\x19.mtor.v1.AssignmentUpdateH\x00\x42\t\n\x07message\"I\n\x07Welcome\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\r\n\x05realm\x18\x02 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x03 \x01(\x01\"q\n\nAssignment\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12&\n\x06intent\x18\x03 \x01(\x0b\x32\x16.mtor.v1.IntentRequest\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"9\n\x10\x43\x61ncelAssignment\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x92\x01\n\x0cRealmMessage\x12#\n\x07welcome\x18\x01 \x01(\x0b\x32\x10.mtor.v1.WelcomeH\x00\x12%\n\x06\x61ssign\x18\x02 \x01(\x0b\x32\x13.mtor.v1.AssignmentH\x00\x12+\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x19.mtor.v1.CancelAssignmentH\x00\x42\t\n\x07message2J\n\nWorkerLink\x12<\n\x07\x43onnect\x12\x16.mtor.v1.WorkerMessage\x1a\x15.mtor.v1.RealmMessage(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mtor/v1/worker_link.proto\x12\x07mtor.v1\x1a\x14mtor/v1/intent.proto\"9\n\nCapability\x12\x1b\n\x04kind\x18\x01 \x01(\x0e\x32\r.mtor.v1.Kind\x12\x0e\n\x06models\x18\x02 \x03(\t\"W\n\x06\x44\x65vice\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x18\n\x10vram_total_bytes\x18\x03 \x01(\x04\x12\x17\n\x0fvram_free_bytes\x18\x04 \x01(\x04\"\xbb\x01\n\x0bWorkerHello\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x0c\x63\x61pabilities\x18\x02 \x03(\x0b\x32\x13.mtor.v1.Capability\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\r\x12 \n\x07\x64\x65vices\x18\x04 \x03(\x0b\x32\x0f.mtor.v1.Device\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x10\n\x08protocol\x18\x06 \x01(\r\x12\x15\n\rtakes_batches\x18\x07 \x01(\x08\"q\n\tHeartbeat\x12\x0f\n\x07running\x18\x01 \x01(\r\x12\x0f\n\x07healthy\x18\x02 \x01(\x08\x12\x10\n\x08\x64raining\x18\x03 \x01(\x08\x12 \n\x07\x64\x65vices\x18\x04 \x03(\x0b\x32\x0f.mtor.v1.Device\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\x9f\x01\n\x10\x41ssignmentUpdate\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x1f\n\x05\x64\x65lta\x18\x02 \x01(\x0b\x32\x0e.mtor.v1.DeltaH\x00\x12\'\n\x06result\x18\x03 \x01(\x0b\x32\x15.mtor.v1.IntentResultH\x00\x12 \n\x06\x66\x61iled\x18\x04 \x01(\x0b\x32\x0e.mtor.v1.ErrorH\x00\x42\x08\n\x06update\"?\n\x11\x41ssignmentUpdates\x12*\n\x07updates\x18\x01 \x03(\x0b\x32\x19.mtor.v1.AssignmentUpdate\"\xc6\x01\n\rWorkerMessage\x12%\n\x05hello\x18\x01 \x01(\x0b\x32\x14.mtor.v1.WorkerHelloH\x00\x12\'\n\theartbeat\x18\x02 \x01(\x0b\x32\x12.mtor.v1.HeartbeatH\x00\x12+\n\x06update\x18\x03 \x01(\x0b\x32\x19.mtor.v1.AssignmentUpdateH\x00\x12-\n\x07updates\x18\x04 \x01(\x0b\x32\x1a.mtor.v1.AssignmentUpdatesH\x00\x42\t\n\x07message\"`\n\x07Welcome\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\r\n\x05realm\x18\x02 \x01(\t\x12\x1c\n\x14heartbeat_interval_s\x18\x03 \x01(\x01\x12\x15\n\rtakes_batches\x18\x04 \x01(\x08\"q\n\nAssignment\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x11\n\tintent_id\x18\x02 \x01(\t\x12&\n\x06intent\x18\x03 \x01(\x0b\x32\x16.mtor.v1.IntentRequest\x12\x11\n\ttimeout_s\x18\x04 \x01(\x01\"9\n\x10\x43\x61ncelAssignment\x12\x15\n\rassignment_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"7\n\x0b\x41ssignments\x12(\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32\x13.mtor.v1.Assignment\"\xbb\x01\n\x0cRealmMessage\x12#\n\x07welcome\x18\x01 \x01(\x0b\x32\x10.mtor.v1.WelcomeH\x00\x12%\n\x06\x61ssign\x18\x02 \x01(\x0b\x32\x13.mtor.v1.AssignmentH\x00\x12+\n\x06\x63\x61ncel\x18\x03 \x01(\x0b\x32\x19.mtor.v1.CancelAssignmentH\x00\x12\'\n\x07\x61ssigns\x18\x04 \x01(\x0b\x32\x14.mtor.v1.AssignmentsH\x00\x42\t\n\x07message2J\n\nWorkerLink\x12<\n\x07\x43onnect\x12\x16.mtor.v1.WorkerMessage\x1a\x15.mtor.v1.RealmMessage(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,21 +37,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEVICE']._serialized_start=119
   _globals['_DEVICE']._serialized_end=206
   _globals['_WORKERHELLO']._serialized_start=209
-  _globals['_WORKERHELLO']._serialized_end=373
-  _globals['_HEARTBEAT']._serialized_start=375
-  _globals['_HEARTBEAT']._serialized_end=488
-  _globals['_ASSIGNMENTUPDATE']._serialized_start=491
-  _globals['_ASSIGNMENTUPDATE']._serialized_end=650
-  _globals['_WORKERMESSAGE']._serialized_start=653
-  _globals['_WORKERMESSAGE']._serialized_end=804
-  _globals['_WELCOME']._serialized_start=806
-  _globals['_WELCOME']._serialized_end=879
-  _globals['_ASSIGNMENT']._serialized_start=881
-  _globals['_ASSIGNMENT']._serialized_end=994
-  _globals['_CANCELASSIGNMENT']._serialized_start=996
-  _globals['_CANCELASSIGNMENT']._serialized_end=1053
-  _globals['_REALMMESSAGE']._serialized_start=1056
-  _globals['_REALMMESSAGE']._serialized_end=1202
-  _globals['_WORKERLINK']._serialized_start=1204
-  _globals['_WORKERLINK']._serialized_end=1278
+  _globals['_WORKERHELLO']._serialized_end=396
+  _globals['_HEARTBEAT']._serialized_start=398
+  _globals['_HEARTBEAT']._serialized_end=511
+  _globals['_ASSIGNMENTUPDATE']._serialized_start=514
+  _globals['_ASSIGNMENTUPDATE']._serialized_end=673
+  _globals['_ASSIGNMENTUPDATES']._serialized_start=675
+  _globals['_ASSIGNMENTUPDATES']._serialized_end=738
+  _globals['_WORKERMESSAGE']._serialized_start=741
+  _globals['_WORKERMESSAGE']._serialized_end=939
+  _globals['_WELCOME']._serialized_start=941
+  _globals['_WELCOME']._serialized_end=1037
+  _globals['_ASSIGNMENT']._serialized_start=1039
+  _globals['_ASSIGNMENT']._serialized_end=1152
+  _globals['_CANCELASSIGNMENT']._serialized_start=1154
+  _globals['_CANCELASSIGNMENT']._serialized_end=1211
+  _globals['_ASSIGNMENTS']._serialized_start=1213
+  _globals['_ASSIGNMENTS']._serialized_end=1268
+  _globals['_REALMMESSAGE']._serialized_start=1271
+  _globals['_REALMMESSAGE']._serialized_end=1458
+  _globals['_WORKERLINK']._serialized_start=1460
+  _globals['_WORKERLINK']._serialized_end=1534
 # @@protoc_insertion_point(module_scope)

@@ -28,20 +28,22 @@ class Device(_message.Message):
     def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., vram_total_bytes: _Optional[int] = ..., vram_free_bytes: _Optional[int] = ...) -> None: ...
 
 class WorkerHello(_message.Message):
-    __slots__ = ("name", "capabilities", "max_concurrency", "devices", "version", "protocol")
+    __slots__ = ("name", "capabilities", "max_concurrency", "devices", "version", "protocol", "takes_batches")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    TAKES_BATCHES_FIELD_NUMBER: _ClassVar[int]
     name: str
     capabilities: _containers.RepeatedCompositeFieldContainer[Capability]
     max_concurrency: int
     devices: _containers.RepeatedCompositeFieldContainer[Device]
     version: str
     protocol: int
-    def __init__(self, name: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., version: _Optional[str] = ..., protocol: _Optional[int] = ...) -> None: ...
+    takes_batches: bool
+    def __init__(self, name: _Optional[str] = ..., capabilities: _Optional[_Iterable[_Union[Capability, _Mapping]]] = ..., max_concurrency: _Optional[int] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., version: _Optional[str] = ..., protocol: _Optional[int] = ..., takes_batches: _Optional[bool] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("running", "healthy", "draining", "devices", "detail")
@@ -69,25 +71,35 @@ class AssignmentUpdate(_message.Message):
     failed: _intent_pb2.Error
     def __init__(self, assignment_id: _Optional[str] = ..., delta: _Optional[_Union[_intent_pb2.Delta, _Mapping]] = ..., result: _Optional[_Union[_intent_pb2.IntentResult, _Mapping]] = ..., failed: _Optional[_Union[_intent_pb2.Error, _Mapping]] = ...) -> None: ...
 
+class AssignmentUpdates(_message.Message):
+    __slots__ = ("updates",)
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[AssignmentUpdate]
+    def __init__(self, updates: _Optional[_Iterable[_Union[AssignmentUpdate, _Mapping]]] = ...) -> None: ...
+
 class WorkerMessage(_message.Message):
-    __slots__ = ("hello", "heartbeat", "update")
+    __slots__ = ("hello", "heartbeat", "update", "updates")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_FIELD_NUMBER: _ClassVar[int]
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
     hello: WorkerHello
     heartbeat: Heartbeat
     update: AssignmentUpdate
-    def __init__(self, hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., update: _Optional[_Union[AssignmentUpdate, _Mapping]] = ...) -> None: ...
+    updates: AssignmentUpdates
+    def __init__(self, hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., update: _Optional[_Union[AssignmentUpdate, _Mapping]] = ..., updates: _Optional[_Union[AssignmentUpdates, _Mapping]] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("worker_id", "realm", "heartbeat_interval_s")
+    __slots__ = ("worker_id", "realm", "heartbeat_interval_s", "takes_batches")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     REALM_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    TAKES_BATCHES_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     realm: str
     heartbeat_interval_s: float
-    def __init__(self, worker_id: _Optional[str] = ..., realm: _Optional[str] = ..., heartbeat_interval_s: _Optional[float] = ...) -> None: ...
+    takes_batches: bool
+    def __init__(self, worker_id: _Optional[str] = ..., realm: _Optional[str] = ..., heartbeat_interval_s: _Optional[float] = ..., takes_batches: _Optional[bool] = ...) -> None: ...
 
 class Assignment(_message.Message):
     __slots__ = ("assignment_id", "intent_id", "intent", "timeout_s")
@@ -109,12 +121,20 @@ class CancelAssignment(_message.Message):
     reason: str
     def __init__(self, assignment_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class Assignments(_message.Message):
+    __slots__ = ("assignments",)
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
+    def __init__(self, assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ...) -> None: ...
+
 class RealmMessage(_message.Message):
-    __slots__ = ("welcome", "assign", "cancel")
+    __slots__ = ("welcome", "assign", "cancel", "assigns")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ASSIGN_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNS_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     assign: Assignment
     cancel: CancelAssignment
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., cancel: _Optional[_Union[CancelAssignment, _Mapping]] = ...) -> None: ...
+    assigns: Assignments
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., assign: _Optional[_Union[Assignment, _Mapping]] = ..., cancel: _Optional[_Union[CancelAssignment, _Mapping]] = ..., assigns: _Optional[_Union[Assignments, _Mapping]] = ...) -> None: ...
