@@ -125,7 +125,7 @@ class Finished:
 Event = Accepted | Queued | Assigned | Started | Composing | Retried | Progressed | Relayed | Finished
 
 
-@dataclass
+@dataclass(slots=True)
 class Life:
     """The mutable part of one intent: its phase and what its attempts left behind."""
 

@@ -109,12 +109,15 @@ class Realm:
     async def _housekeeping_loop(self) -> None:
         """Executors that missed their heartbeats out, intents that waited too long failed, old results purged."""
         interval = self.cfg.health.heartbeat_interval_s
-        next_purge = 0.0
+        next_purge = next_expiry = 0.0
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval / 2)
             self.registry.sweep()
-            self.dispatcher.expire_queued()
-            if (now := loop.time()) >= next_purge:  # often enough that nothing outlives its retention by half
+            now = loop.time()
+            if now >= next_expiry:  # a scan of every live intent: once a second is precise enough
+                next_expiry = now + 1.0
+                self.dispatcher.expire_queued()
+            if now >= next_purge:  # often enough that nothing outlives its retention by half
                 next_purge = now + min(60.0, self.cfg.store.result_ttl_s / 2)
                 log_failure(self.store.purge_finished(self.cfg.store.result_ttl_s))

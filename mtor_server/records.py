@@ -19,7 +19,7 @@ TIMESTAMP_MAX_S = 253402300799
 """9999-12-31T23:59:59Z, the last whole second a Timestamp holds."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class LiveIntent:
     """Unfinished (or just finishing) intent. Finished ones live only in the store. Its state and attempts
     are its `life`'s, which only lifecycle's transitions change."""

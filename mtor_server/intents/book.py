@@ -58,6 +58,8 @@ class IntentBook:
         self._subscribers: list[FinishedSubscriber] = []
         self._sends: set[asyncio.Future[None]] = set()  # outcomes being written; close() lets them end
         self._closing = False  # outcomes that cannot be recorded stop being retried
+        self.freshen: Callable[[LiveIntent], None] = lambda intent: None
+        """Bring what a caller is about to see of an intent up to date (the dispatcher: its place in the queue)."""
 
     def subscribe(self, subscriber: FinishedSubscriber) -> None:
         self._subscribers.append(subscriber)
@@ -109,7 +111,10 @@ class IntentBook:
 
     async def get(self, intent_id: str, caller: Caller) -> intents_pb2.IntentInfo:
         found = await self.find(intent_id, caller)
-        return info_from_live(found) if isinstance(found, LiveIntent) else info_from_row(found)
+        if isinstance(found, LiveIntent):
+            self.freshen(found)
+            return info_from_live(found)
+        return info_from_row(found)
 
     async def follow(self, intent_id: str, after_seq: int = 0,
                      caller: Caller | None = None) -> AsyncIterator[intent_pb2.IntentEvent]:
@@ -129,6 +134,7 @@ class IntentBook:
             if event.seq > after_seq:
                 events.put_nowait(event)
         intent.watchers.add(events)
+        self.freshen(intent)
         try:
             while True:
                 event = await events.get()
@@ -181,7 +187,11 @@ class IntentBook:
 
     @staticmethod
     def _publish(intent: LiveIntent, event: intent_pb2.IntentEvent) -> None:
-        intent.history.append(event)
+        history = intent.history
+        if history and event.HasField("queued") and history[-1].HasField("queued"):
+            history[-1] = event  # a late follower needs only the last place, however long it waited
+        else:
+            history.append(event)
         for watcher in intent.watchers:
             watcher.put_nowait(event)
 

@@ -80,6 +80,7 @@ class Intake:
         except StoreError:
             self._withdraw(intent)
             raise not_recorded() from None
+        intent.recorded = None  # done with: a queued intent keeps only what it needs (bench_queue's RSS)
         if not intent.life.done:
             self.dispatcher.arm_deadline(intent)
         if composed:

@@ -15,11 +15,12 @@ gets in, up to `ceiling` (2 x `max_depth`) places, which bounds memory.
 """
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
+
+from sortedcontainers import SortedList
 
 
 class QueueFull(Exception):
@@ -46,7 +47,7 @@ class QueueFull(Exception):
                 f"of them, your share or more ({self.max_depth} / {self.users} users = {share:.3g})")
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class _Entry:
     tag: float
     seq: int
@@ -59,7 +60,8 @@ class FairQueue:
         self.max_depth = max_depth
         self.ceiling = 2 * max_depth
         """Places held in all beyond which nobody is admitted."""
-        self._entries: list[_Entry] = []
+        self._entries: SortedList = SortedList()
+        """In the order they will start: O(log n) to add, remove or rank one, however deep the queue."""
         self._by_id: dict[str, _Entry] = {}
         self._user_tag: dict[str, float] = {}
         self._clock = 0.0
@@ -75,7 +77,14 @@ class FairQueue:
         return intent_id in self._by_id
 
     def __iter__(self) -> Iterator[str]:
-        return (e.intent_id for e in list(self._entries))
+        """The waiting intents in the order they will start. Lazy (a dispatch that stops after a few reads
+        no more of a long queue than that); taking or removing the intent just yielded is allowed."""
+        entries, i = self._entries, 0
+        while i < len(entries):
+            entry = entries[i]
+            yield entry.intent_id
+            if i < len(entries) and entries[i] is entry:  # still there: on to the next
+                i += 1
 
     def held(self, user: str) -> int:
         """Places `user` holds: their waiting intents and reservations."""
@@ -111,7 +120,7 @@ class FairQueue:
         self._insert(_Entry(tag, next(self._seq), intent_id, user))
 
     def _insert(self, entry: _Entry) -> None:
-        bisect.insort(self._entries, entry)
+        self._entries.add(entry)
         self._by_id[entry.intent_id] = entry
         self._held[entry.user] += 1
 
@@ -125,7 +134,7 @@ class FairQueue:
         entry = self._by_id.pop(intent_id, None)
         if entry is None:
             return False
-        self._entries.pop(bisect.bisect_left(self._entries, entry))
+        self._entries.remove(entry)
         self._drop(entry.user)
         return True
 
@@ -136,6 +145,11 @@ class FairQueue:
         self._clock = max(self._clock, entry.tag)
         if not self._entries:
             self._user_tag.clear()
+
+    def position(self, intent_id: str) -> int:
+        """1-based place of a queued intent; 0 when it is not queued."""
+        entry = self._by_id.get(intent_id)
+        return 0 if entry is None else self._entries.bisect_left(entry) + 1
 
     def positions(self) -> dict[str, int]:
         """1-based place of every queued intent."""

@@ -54,9 +54,13 @@ class Dispatcher:
         self.cfg, self.realm_name, self.realm_id = cfg, realm_name, realm_id
         self.book, self.registry, self.strategies = book, registry, strategies
         self._queues = {kind: FairQueue(cfg.queue.max_depth) for kind in WORKER_KINDS}
+        self._watched: dict[str, set[LiveIntent]] = {kind: set() for kind in WORKER_KINDS}
+        """Per kind, queued intents someone follows: the ones told when their place in the queue changes."""
+        self._moved: set[str] = set()  # kinds whose queue changed since positions were last told
         registry.on_ready = self.dispatch
         registry.on_lost = self._lost
         book.subscribe(self._left)
+        book.freshen = self.freshen
 
     # ---------------------------------------------------------- admission --
 
@@ -98,7 +102,7 @@ class Dispatcher:
             self._start(intent, choice)
         else:
             queue.push(intent.id, intent.user)
-            self.book.apply(intent, intent.life.accept(queue.positions()[intent.id]))
+            self.book.apply(intent, intent.life.accept(queue.position(intent.id)))
             self._report_positions(intent.kind)
 
     def withdraw(self, intent: LiveIntent, reason: str) -> None:
@@ -154,11 +158,33 @@ class Dispatcher:
         return None
 
     def _report_positions(self, kind: str) -> None:
-        queue = self._queues[kind]
-        depth = len(queue)
-        for intent_id, position in queue.positions().items():
-            intent = self.book[intent_id]
-            self.book.apply(intent, intent.life.move(position, depth))
+        """The kind's queue changed: its followed intents are told their new places once this turn of the event
+        loop is over (a burst of changes makes one round of `queued` events, to those who listen)."""
+        if not self._moved:
+            asyncio.get_running_loop().call_soon(self._tell_positions)
+        self._moved.add(kind)
+
+    def _tell_positions(self) -> None:
+        for kind in self._moved:
+            queue, watched = self._queues[kind], self._watched[kind]
+            depth = len(queue)
+            for intent in list(watched):
+                position = queue.position(intent.id)
+                if not position or not intent.watchers:
+                    watched.discard(intent)  # started, ended, or nobody follows it any more
+                elif not intent.life.done:
+                    self.book.apply(intent, intent.life.move(position, depth))
+        self._moved.clear()
+
+    def freshen(self, intent: LiveIntent) -> None:
+        """Someone is about to see the intent (it is followed, or asked about): bring its place in the queue up
+        to date, and keep telling its followers while it waits."""
+        queue = self._queues.get(intent.kind)
+        if queue is None or not (position := queue.position(intent.id)) or intent.life.done:
+            return
+        self.book.apply(intent, intent.life.move(position, len(queue)))
+        if intent.watchers:
+            self._watched[intent.kind].add(intent)
 
     def _start(self, intent: LiveIntent, choice: Choice) -> None:
         executor, life = choice.executor, intent.life
@@ -340,10 +366,13 @@ class Dispatcher:
         return len(self._queues[kind])
 
     def live_intents(self) -> list[LiveIntent]:
-        """Running intents, then queued ones per kind in the order they will start."""
+        """Running intents, then queued ones per kind in the order they will start (their places up to date)."""
         running = sorted((i for i in self.book if i.state == RUNNING and i.kind in WORKER_KINDS),
                          key=lambda i: i.life.started_at or 0.0)
-        return running + [self.book[i] for queue in self._queues.values() for i in queue]
+        queued = [self.book[i] for queue in self._queues.values() for i in queue]
+        for intent in queued:
+            self.freshen(intent)
+        return running + queued
 
     def queue_loads(self) -> list[tuple[str, int, int]]:
         """(kind, queued, running) for kinds with work."""

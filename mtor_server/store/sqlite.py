@@ -62,16 +62,10 @@ _FINISHED = ("UPDATE intents SET state = ?, attempts = ?, worker = ?, finished_a
 _ORDER = {_INSERT: 0, _STARTED: 1, _FINISHED: 2}
 _COLUMNS = ("id, user, request_id, kind, model, request, state, attempts, worker, created_at, started_at, "
             "finished_at, deadline, final_seq, result, error_code, error_message")
-# The WAL is checkpointed by a connection of its own (Store._checkpoints), never inside a commit: a checkpoint
-# syncs the database file, and a commit that waited for it was the realm's slowest intents (bench_core's p99).
-# After one, at most 1 MiB of WAL is kept: a data dir on a volume of a few MiB never fills up with it.
-_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0",
+# Checkpoint the WAL every 256 pages (1 MiB; SQLite's default is 1000) and keep at most 1 MiB of it after one:
+# a data dir on a volume of a few MiB never fills up with a WAL waiting for its checkpoint.
+_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=256",
             f"PRAGMA journal_size_limit={1 << 20}")
-CHECKPOINT_AFTER = 128
-"""Statements written before the next checkpoint (about 1 MiB of WAL at the most, as SQLite's own
-wal_autocheckpoint=256 pages kept it)."""
-CHECKPOINT_EVERY_S = 1.0
-"""A checkpoint at least this often while anything was written."""
 
 Statement = tuple[str, Sequence[Any]]
 """One SQL statement and its parameters."""
@@ -159,15 +153,12 @@ class _Write:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, checkpointer: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
         self._pending: list[_Write] = []
         self._wake = asyncio.Event()
         self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
-        self._written = 0  # statements since the last checkpoint
-        self._checkpoint_due = asyncio.Event()
-        self._checkpointer = asyncio.create_task(self._checkpoints(checkpointer), name="store-checkpoints")
         self._closing = False
         self.failing: str = ""
         """Why the last commit failed; empty while writes succeed."""
@@ -180,50 +171,24 @@ class Store:
             db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
         except sqlite3.Error as e:
             raise _failure(path, e) from None
-        checkpointer = None
         try:
             for pragma in _PRAGMAS:
                 await db.execute(pragma)
             await _checkpoint(db)  # what a full disk left in the WAL
             for schema in (SCHEMA, *schemas):
                 await db.executescript(schema)
-            checkpointer = await aiosqlite.connect(path, isolation_level=None)
-            await checkpointer.execute("PRAGMA synchronous=NORMAL")
         except BaseException as e:
-            for connection in (db, checkpointer):  # their threads would keep the process alive
-                if connection is not None:
-                    await connection.close()
+            await db.close()  # its thread would keep the process alive
             if isinstance(e, sqlite3.Error):
                 raise _failure(path, e) from None
             raise
-        return cls(db, checkpointer, path)
+        return cls(db, path)
 
     async def close(self) -> None:
         self._closing = True
         self._wake.set()
         await self._writer
-        self._checkpointer.cancel()
-        await asyncio.gather(self._checkpointer, return_exceptions=True)
         await self._db.close()
-
-    async def _checkpoints(self, checkpointer: aiosqlite.Connection) -> None:
-        """Copy the WAL into the database beside the writes (PASSIVE: it waits for no lock, and the writer
-        never waits for it)."""
-        try:
-            while True:
-                try:
-                    await asyncio.wait_for(self._checkpoint_due.wait(), CHECKPOINT_EVERY_S)
-                except asyncio.TimeoutError:
-                    pass
-                self._checkpoint_due.clear()
-                if self._written:
-                    self._written = 0
-                    try:
-                        await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                    except sqlite3.Error:
-                        pass  # the next one tries again; the writer says when writes fail
-        finally:
-            await checkpointer.close()
 
     # -- writes (group-committed, in submission order) --
 
@@ -272,9 +237,6 @@ class Store:
 
     async def _run(self, batch: list[_Write]) -> None:
         statements = [statement for write in batch for statement in write.statements]
-        self._written += len(statements)
-        if self._written >= CHECKPOINT_AFTER:
-            self._checkpoint_due.set()
         if len(statements) > 1:
             # Statement by statement (a stable sort keeps each intent's insert, start and finish in order, and
             # other statements after them in their order), so that a batch costs one executemany per kind of
