@@ -28,24 +28,33 @@ class LiveIntent:
     user: str
     kind: str
     model: str
-    request: intent_pb2.IntentRequest
+    request_data: bytes
+    """The request, serialized (as the store keeps it): a queued intent holds only these bytes."""
     created_at: float
     life: Life
+    request_id: str = ""
+    parsed: intent_pb2.IntentRequest | None = None
+    """The request as a message, while it is needed (see `request`)."""
     deadline: float | None = None
     step_id: str = ""  # a converse intent's current step
     seq: int = 0  # events emitted (the realm adds its incarnation base)
-    history: list[intent_pb2.IntentEvent] = field(default_factory=list)
-    watchers: set[asyncio.Queue[intent_pb2.IntentEvent]] = field(default_factory=set)
+    history: list[tuple[str, bytes]] = field(default_factory=list)
+    """Its events so far, for followers that come later: (which event, the serialized IntentEvent), since a
+    protobuf message costs far more memory than its bytes and 100,000 intents may wait (bench_queue)."""
+    watchers: set[asyncio.Queue[intent_pb2.IntentEvent]] | None = None  # made for the first follower
     attempt_timer: asyncio.TimerHandle | None = None
     deadline_timer: asyncio.TimerHandle | None = None
     route: Route | None = None  # set when a peer realm forwarded it here
-    avoid: set[str] = field(default_factory=set)  # ids of peer realms that failed it: not forwarded there again
+    avoid: frozenset[str] = frozenset()  # ids of peer realms that failed it: not forwarded there again
     reason: str = ""  # why the current attempt went to the peer realm it went to
     recorded: asyncio.Future[None] | None = None  # its insert's commit; a duplicate Submit waits for it
 
     @property
-    def request_id(self) -> str:
-        return self.request.request_id
+    def request(self) -> intent_pb2.IntentRequest:
+        """Parsed from `request_data` when it was dropped (a queued intent drops it: bench_queue's RSS)."""
+        if self.parsed is None:
+            self.parsed = intent_pb2.IntentRequest.FromString(self.request_data)
+        return self.parsed
 
     @property
     def state(self) -> int:

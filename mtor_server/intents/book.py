@@ -130,9 +130,12 @@ class IntentBook:
                 return
             intent = found
         events: asyncio.Queue[intent_pb2.IntentEvent] = asyncio.Queue()
-        for event in intent.history:
+        for _, data in intent.history:
+            event = intent_pb2.IntentEvent.FromString(data)
             if event.seq > after_seq:
                 events.put_nowait(event)
+        if intent.watchers is None:
+            intent.watchers = set()
         intent.watchers.add(events)
         self.freshen(intent)
         try:
@@ -142,7 +145,7 @@ class IntentBook:
                 if is_terminal(event):
                     return
         finally:
-            intent.watchers.discard(events)
+            intent.watchers.discard(events)  # type: ignore[union-attr]  # made above
 
     # ------------------------------------------------------ writing out --
 
@@ -187,12 +190,13 @@ class IntentBook:
 
     @staticmethod
     def _publish(intent: LiveIntent, event: intent_pb2.IntentEvent) -> None:
-        history = intent.history
-        if history and event.HasField("queued") and history[-1].HasField("queued"):
-            history[-1] = event  # a late follower needs only the last place, however long it waited
+        history, which = intent.history, event.WhichOneof("event")
+        entry = (which, event.SerializeToString())
+        if which == "queued" and history and history[-1][0] == "queued":
+            history[-1] = entry  # a late follower needs only the last place, however long it waited
         else:
-            history.append(event)
-        for watcher in intent.watchers:
+            history.append(entry)
+        for watcher in intent.watchers or ():
             watcher.put_nowait(event)
 
     def _finished(self, intent: LiveIntent, finished: Finished) -> None:

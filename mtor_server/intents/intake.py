@@ -57,12 +57,13 @@ class Intake:
         if not composed:
             self.dispatcher.reserve(kind, user)
         intent_id = uuid.uuid4().hex
-        intent = LiveIntent(id=intent_id, user=user, kind=kind, model=request.model, request=request,
-                            created_at=time.time(), life=Life(intent_id), deadline=deadline, route=route)
+        intent = LiveIntent(id=intent_id, user=user, kind=kind, model=request.model,
+                            request_data=request.SerializeToString(), created_at=time.time(), life=Life(intent_id),
+                            request_id=request.request_id, parsed=request, deadline=deadline, route=route)
         self.book.add(intent)
         intent.recorded = self.store.insert(
             id=intent.id, user=user, request_id=intent.request_id, kind=kind, model=intent.model,
-            request=request.SerializeToString(), state=QUEUED, created_at=intent.created_at, deadline=deadline)
+            request=intent.request_data, state=QUEUED, created_at=intent.created_at, deadline=deadline)
         if not composed:
             # dispatched while its insert commits (its place in the queue, if it waits, replaces the one
             # reserved); its caller hears of it (`accepted` first) only once it is recorded, and its outcome

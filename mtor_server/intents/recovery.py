@@ -6,7 +6,6 @@ import logging
 import time
 
 import grpc
-from mtor_client._proto.mtor.v1 import intent_pb2
 
 from ..errors import intent_error as error
 from ..lifecycle import CANCELLED, RUNNING, Life
@@ -25,10 +24,9 @@ async def recover(store: Store, book: IntentBook, dispatcher: Dispatcher, compos
     rows = await store.unfinished()
     composed: list[LiveIntent] = []
     for row in rows:
-        request = intent_pb2.IntentRequest.FromString(row.request)
-        intent = LiveIntent(id=row.id, user=row.user, kind=row.kind, model=row.model, request=request,
+        intent = LiveIntent(id=row.id, user=row.user, kind=row.kind, model=row.model, request_data=row.request,
                             created_at=row.created_at, life=Life.recovered(row.id, row.state, row.attempts),
-                            deadline=row.deadline)
+                            request_id=row.request_id, deadline=row.deadline)
         book.add(intent)
         book.apply(intent, intent.life.accept())
         if intent.user.startswith(PEER_USER_PREFIX):  # its origin realm saw the link break and re-routed it

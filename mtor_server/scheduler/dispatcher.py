@@ -102,6 +102,7 @@ class Dispatcher:
             self._start(intent, choice)
         else:
             queue.push(intent.id, intent.user)
+            intent.parsed = None  # parsed again when it starts: waiting, it keeps only its bytes
             self.book.apply(intent, intent.life.accept(queue.position(intent.id)))
             self._report_positions(intent.kind)
 
@@ -321,7 +322,7 @@ class Dispatcher:
             failure = intent_pb2.Error(code=INTERNAL, message=f"failed with status code {failure.code}, which is "
                                        f"no failure: {failure.message}")
         if failure.code in RETRYABLE:
-            executor.shun(intent.avoid)
+            intent.avoid = executor.shunned(intent.avoid)
             self._requeue(intent, f"{executor.label()}: {failure.message}")
             return
         if failure.code == TIMED_OUT:
@@ -347,7 +348,7 @@ class Dispatcher:
         for assignment, intent_id in executor.running.items():
             intent = self.book.live(intent_id)
             if intent is not None and intent.life.assignment == assignment and intent.life.active:
-                executor.shun(intent.avoid)
+                intent.avoid = executor.shunned(intent.avoid)
                 self._requeue(intent, f"{executor.label()} lost: {reason}")
 
     # ------------------------------------------------------------ reading --

@@ -132,9 +132,10 @@ class Executor(ABC):
         result.worker, result.realm = self.name, realm
         return processing_s
 
-    def shun(self, avoid: set[str]) -> None:
-        """Its attempt failed through no fault of the intent: mark it in the intent's `avoid` if the intent must
-        not go there again (a worker: it may, once it is well)."""
+    def shunned(self, avoid: frozenset[str]) -> frozenset[str]:
+        """Its attempt failed through no fault of the intent: the intent's `avoid`, with it added if the intent
+        must not go there again (a worker: it may, once it is well)."""
+        return avoid
 
 
 @dataclass(eq=False)
@@ -151,5 +152,5 @@ class PeerExecutor(Executor):
     def offer(self, kind: str, model: str) -> Offer | None:
         """Its last report for the kind (None when it does not serve it, or not that model)."""
 
-    def shun(self, avoid: set[str]) -> None:
-        avoid.add(self.realm_id)
+    def shunned(self, avoid: frozenset[str]) -> frozenset[str]:
+        return avoid | {self.realm_id}
