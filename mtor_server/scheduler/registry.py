@@ -32,6 +32,7 @@ class Registry:
         self.cfg, self.realm_name, self.notices, self.network, self.changes = (
             cfg, realm_name, notices, network, changes)
         self._workers: dict[str, ConnectedWorker] = {}
+        self._named: dict[str, ConnectedWorker] = {}  # the same workers by name: a join is O(1) among 10,000
         self._peers: dict[str, PeerExecutor] = {}
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self.on_ready: Callable[[], None] = lambda: None
@@ -88,9 +89,8 @@ class Registry:
             capabilities[kind] = capabilities.get(kind, frozenset()) | frozenset(cap.models)
         if not capabilities:
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, "hello.capabilities is empty: the worker serves nothing")
-        for other in self.workers():
-            if other.name == hello.name:
-                self.lost(other, "replaced by a new connection with the same name")
+        if (other := self._named.get(hello.name)) is not None:
+            self.lost(other, "replaced by a new connection with the same name")
         worker = ConnectedWorker(id=uuid.uuid4().hex, name=hello.name, capabilities=capabilities,
                                  max_concurrency=hello.max_concurrency, devices=list(hello.devices),
                                  version=hello.version, last_heartbeat=time.monotonic(), address=address,
@@ -99,6 +99,7 @@ class Registry:
             worker_id=worker.id, realm=self.realm_name, heartbeat_interval_s=self.cfg.heartbeat_interval_s,
             takes_batches=True)))
         self._workers[worker.id] = worker
+        self._named[worker.name] = worker
         self.network.joined(worker.name)
         self.changes.changed()
         log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
@@ -110,6 +111,8 @@ class Registry:
         """Take an executor out at once; what it was running goes elsewhere (on_lost)."""
         if self._workers.pop(executor.id, None) is None and self._peers.pop(executor.id, None) is None:
             return
+        if self._named.get(executor.name) is executor:
+            del self._named[executor.name]
         self.changes.changed()
         executor.close()
         if executor.draining and not executor.running:
@@ -178,7 +181,7 @@ class Registry:
     # -------------------------------------------------- the sysop's hand --
 
     def worker_named(self, name: str) -> ConnectedWorker:
-        worker = next((w for w in self._workers.values() if w.name == name), None)
+        worker = self._named.get(name)
         if worker is None:
             raise RealmError(grpc.StatusCode.NOT_FOUND, f"no worker named {name!r} is connected")
         return worker
@@ -205,7 +208,7 @@ class Registry:
         """Let a removed worker join again; clear a connected one's drain and blacklisting."""
         was_removed = name in self._removed
         self._removed.discard(name)
-        worker = next((w for w in self._workers.values() if w.name == name), None)
+        worker = self._named.get(name)
         if worker is None:
             if was_removed:
                 return None
