@@ -72,6 +72,8 @@ bench: install
 	$(PY) bench/bench_discovery.py
 	$(PY) bench/bench_federation.py
 	$(PY) bench/bench_gateway.py
+	$(PY) bench/bench_queue.py
+	$(PY) bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info clients/python/*.egg-info

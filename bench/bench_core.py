@@ -60,12 +60,12 @@ BENCH_ENV = {"MTOR_JOIN_TOKEN": "mtor_bench-join-token", "MTOR_METRICS_LISTEN": 
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None,
-          pattern: str = r"listening on (\S+)") -> tuple[subprocess.Popen, str]:
+          pattern: str = r"listening on (\S+)", timeout_s: float = 60) -> tuple[subprocess.Popen, str]:
     """Start a Python process and wait until its log matches `pattern`; returns it and the match."""
     handle = log.open("w")
     proc = subprocess.Popen([sys.executable, *args], stdout=handle, stderr=subprocess.STDOUT,
                             env={**os.environ, **BENCH_ENV, **(env or {})})
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         m = re.search(pattern, log.read_text())
         if m:

@@ -28,6 +28,7 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 from mtor_client.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import relay_floor  # noqa: E402
 from bench_core import BENCH_ENV, latency, pct, spawn, throughput  # noqa: E402
 
 # The raw baselines' server: a unary echo (as bench_core's), and a server stream of as many messages as a
@@ -54,6 +55,10 @@ async def main():
 asyncio.run(main())
 """ % FORWARD_EVENTS
 
+FLOOR_LOCAL = "relay floor, local (relay + worker)"
+FLOOR_HOP = "relay floor, 1 hop (relay -> relay)"
+HOP_TARGET = 1.25
+"""Issue 16's: a federation hop adds at most this many relay-floor hops at p50."""
 SYSOP = "mtor_bench-sysop-token"
 RAW = "raw grpc.aio unary echo"
 STREAM = f"raw grpc.aio stream of {FORWARD_EVENTS} messages"
@@ -96,8 +101,8 @@ def chat_workers(address: str) -> int:
     return next((k.workers for k in kinds if k.kind == intent_pb2.KIND_CHAT), 0)
 
 
-async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str]) -> dict:
-    channels = {name: grpc.aio.insecure_channel(addr) for name, addr in realms.items()}
+async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str], floors: dict[str, str]) -> dict:
+    channels = {name: grpc.aio.insecure_channel(addr) for name, addr in {**realms, **floors}.items()}
     echo_channel = grpc.aio.insecure_channel(echo_addr)
     try:
         echo = echo_channel.unary_unary("/bench.Echo/Echo")
@@ -140,7 +145,18 @@ async def run(args: argparse.Namespace, echo_addr: str, realms: dict[str, str]) 
                                    f"result realm {result.realm if result else None!r}")
             checks[path] = (started[0], result)
 
-        calls = {RAW: raw, STREAM: raw_stream, **{path: submitter(path) for path in PATHS}}
+        def floor(name: str):
+            submit = channels[name].unary_stream(
+                relay_floor.SUBMIT, request_serializer=intents_pb2.SubmitRequest.SerializeToString,
+                response_deserializer=intent_pb2.IntentEvent.FromString)
+
+            async def call() -> None:
+                async for _ in submit(request):
+                    pass
+            return call
+
+        calls = {RAW: raw, STREAM: raw_stream, **{path: submitter(path) for path in PATHS},
+                 **{name: floor(name) for name in floors}}
         for call in calls.values():
             for _ in range(args.warmup):
                 await call()
@@ -193,8 +209,12 @@ def main() -> None:
             trust(realms["B"], realms["A"], "B", "A")  # A forwards to B
             wait_until(lambda: chat_hops(realms["B"], "C") == 0, 30, "C up at B with chat (0 hops beyond)")
             wait_until(lambda: chat_hops(realms["A"], "B") == 1, 30, "B up at A with chat (1 hop beyond)")
+            floor_procs, floor_local = relay_floor.start_floor(root / "floor-local", spawn)
+            procs += floor_procs
+            floor_procs, floor_hop = relay_floor.start_floor(root / "floor-hop", spawn, hops=1)
+            procs += floor_procs
             t0 = time.monotonic()
-            out = asyncio.run(run(args, echo_addr, realms))
+            out = asyncio.run(run(args, echo_addr, realms, {FLOOR_LOCAL: floor_local, FLOOR_HOP: floor_hop}))
             elapsed = time.monotonic() - t0
         except BaseException:
             for log in sorted(root.glob("*.log")):
@@ -236,7 +256,7 @@ def report(args: argparse.Namespace, out: dict, elapsed: float) -> None:
               f"({started.worker}), result from {result.realm}, hops taken {hops}"
               + (f"; reason: {started.reason}" if started.reason else ""))
     print(f"{'':40} {'p50 ms':>8} {'p99 ms':>8} {'p50/raw':>8} {'p99/raw':>8} {'req/s':>8}")
-    for name in (RAW, STREAM, *PATHS):
+    for name in (RAW, STREAM, FLOOR_LOCAL, FLOOR_HOP, *PATHS):
         p50, p99 = lat[name]
         tput = f"{rps[name]:8.0f}" if name in rps else f"{'':8}"
         print(f"{LABEL.get(name, name):40} {p50:8.3f} {p99:8.3f} {p50 / raw50:7.2f}x {p99 / raw99:7.2f}x {tput}")
@@ -253,6 +273,11 @@ def report(args: argparse.Namespace, out: dict, elapsed: float) -> None:
           f"(hop 1 {first / raw50:.2f}x, hop 2 {second / raw50:.2f}x)")
     print(f"a hop that only relayed a forward's {FORWARD_EVENTS} events would add at least one {STREAM}: "
           f"{lat[STREAM][0] / raw50:.2f}x")
+    floor_hop = lat[FLOOR_HOP][0] - lat[FLOOR_LOCAL][0]
+    print(f"{'relay floor hop (1 hop - local)':40} {floor_hop:8.3f}")
+    print(f"target: each hop adds <= {HOP_TARGET}x a relay-floor hop at p50: "
+          f"{'met' if max(first, second) <= HOP_TARGET * floor_hop else 'NOT met'} "
+          f"(hop 1 {first / floor_hop:.2f}x, hop 2 {second / floor_hop:.2f}x)")
 
 
 if __name__ == "__main__":

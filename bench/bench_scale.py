@@ -79,7 +79,7 @@ def start_fleet(root: Path, address: str, workers: int, processes: int) -> list[
         count = workers // processes + (1 if p < workers % processes else 0)
         log = root / f"fleet-{workers}-{p}.log"
         proc, _ = spawn([str(HERE / "fleet.py"), address, "--workers", str(count), "--prefix", f"f{workers}-{p}",
-                         "--join-token", BENCH_ENV["MTOR_JOIN_TOKEN"]], log, pattern=r"(fleet up)")
+                         "--join-token", BENCH_ENV["MTOR_JOIN_TOKEN"]], log, pattern=r"(fleet up)", timeout_s=600)
         procs.append(proc)
     return procs
 
@@ -90,13 +90,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="sequential intents per size")
     parser.add_argument("--idle-s", type=float, default=5.0, help="seconds of idle heartbeats measured per size")
     parser.add_argument("--per-process", type=int, default=2500, help="simulated workers per fleet process")
+    parser.add_argument("--heartbeat-s", type=float, default=0.5,
+                        help="the realm's health.heartbeat_interval_s (its default: 0.5)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         realm, address = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0", "--data-dir",
-                                str(root / "realm")], root / "realm.log", REALM_ENV)
+                                str(root / "realm")], root / "realm.log",
+                               {**REALM_ENV, "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": str(args.heartbeat_s)})
         probe = subprocess.Popen(
             [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", address, "--name", "probe",
              "--backend", "echo", "--data-dir", str(root / "probe")],
@@ -128,8 +131,8 @@ def main() -> None:
             for proc in procs:
                 proc.kill()
                 proc.wait()
-    print(f"loopback, {os.cpu_count()} CPUs; fleet simulated by bench/fleet.py, heartbeats every 0.5 s; "
-          f"{args.requests} sequential no-op chat intents per size")
+    print(f"loopback, {os.cpu_count()} CPUs; fleet simulated by bench/fleet.py, heartbeats every "
+          f"{args.heartbeat_s:g} s; {args.requests} sequential no-op chat intents per size")
     ratio = f"p50 / p50 at {sizes[0]}"
     print(f"{'workers':>8} {'KB/worker':>10} {'idle CPU':>9} {'p50 ms':>8} {'p99 ms':>8} {ratio:>16}")
     for size, kb, cores, p50, p99 in rows:

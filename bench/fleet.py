@@ -35,6 +35,18 @@ def _answer(assignment: worker_link_pb2.Assignment) -> list[worker_link_pb2.Assi
 
 async def one_worker(channel: grpc.aio.Channel, name: str, metadata: tuple, up: asyncio.Event,
                      welcomed: list[int], total: int) -> None:
+    """One worker, connecting again (as a real one does) whenever its stream ends."""
+    counted = [False]  # its first welcome counts towards "fleet up"
+    while True:
+        try:
+            await _session(channel, name, metadata, up, welcomed, total, counted)
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(random.uniform(0.5, 1.5))
+
+
+async def _session(channel: grpc.aio.Channel, name: str, metadata: tuple, up: asyncio.Event,
+                   welcomed: list[int], total: int, counted: list[bool]) -> None:
     outbox: asyncio.Queue[worker_link_pb2.WorkerMessage] = asyncio.Queue()
     outbox.put_nowait(worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
         name=name, capabilities=[worker_link_pb2.Capability(kind=intent_pb2.KIND_CHAT)], max_concurrency=1,
@@ -51,9 +63,11 @@ async def one_worker(channel: grpc.aio.Channel, name: str, metadata: tuple, up: 
         async for message in call:
             which = message.WhichOneof("message")
             if which == "welcome":
-                welcomed[0] += 1
-                if welcomed[0] == total:
-                    up.set()
+                if not counted[0]:
+                    counted[0] = True
+                    welcomed[0] += 1
+                    if welcomed[0] == total:
+                        up.set()
                 beating = asyncio.create_task(_heartbeats(outbox, message.welcome.heartbeat_interval_s or 0.5))
                 batches = message.welcome.takes_batches
             elif which in ("assign", "assigns"):

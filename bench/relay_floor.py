@@ -115,6 +115,7 @@ def start_floor(root: Path, spawn: Callable[..., tuple[subprocess.Popen, str]],
     """A relay with its worker, and `hops` relays in front of it, each forwarding to the one behind; (their
     processes, the front relay's address). `spawn`: bench_core's, which starts a process and waits for its
     address."""
+    root.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen] = []
     back, address = spawn([str(HERE), "relay"], root / "floor-relay.log")
     procs.append(back)
