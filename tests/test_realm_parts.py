@@ -93,3 +93,42 @@ def test_fair_queue_is_bounded_including_reservations():
         q.reserve("u")
     q.release("u")
     q.reserve("u")
+
+
+def test_the_ready_index_picks_what_pick_worker_picks_as_workers_change():
+    """A seeded run of joins, starts, ends, health changes, drains and losses: after each, the ranked index's
+    pick equals a scan of every worker by pick_worker, for every kind and model asked."""
+    import random
+
+    from mtor_server.scheduler.ranking import ReadyIndex
+
+    rng = random.Random(16)
+    index, workers = ReadyIndex(), {}
+    asks = [("chat", ""), ("chat", "llama"), ("chat", "qwen"), ("speak", ""), ("speak", "piper")]
+    for step in range(3000):
+        op = rng.random()
+        if op < 0.15 or not workers:
+            name = f"w{step}"
+            models = rng.choice([frozenset(), frozenset({"llama"}), frozenset({"qwen", "llama"}), frozenset({"piper"})])
+            kinds = rng.choice([("chat",), ("speak",), ("chat", "speak")])
+            workers[name] = w = worker(name, kinds=kinds, models=models, slots=rng.randint(1, 4),
+                                       score=rng.choice([100, 90, 50]))
+        else:
+            w = rng.choice(list(workers.values()))
+            if op < 0.4 and w.free_slots:
+                w.running[f"{step}"] = "x"
+            elif op < 0.6 and w.running:
+                del w.running[next(iter(w.running))]
+            elif op < 0.75:
+                w.health.score = rng.choice([100, 95, 80, 50, 10])
+            elif op < 0.85:
+                w.draining = not w.draining
+            elif op < 0.9:
+                w.health.blacklisted = not w.health.blacklisted
+            else:
+                index.remove(workers.pop(w.name))
+                continue
+        index.update(w)
+        for kind, model in asks:
+            assert index.best(kind, model) is pick_worker(workers.values(), kind, model), (step, kind, model)
+        assert index.any_ready("chat") == (pick_worker(workers.values(), "chat", "") is not None)

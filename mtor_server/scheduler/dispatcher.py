@@ -192,6 +192,7 @@ class Dispatcher:
         intent.reason = choice.reason
         self.book.apply(intent, life.assign(executor.name, executor.id, time.time()))
         executor.running[life.assignment] = intent.id
+        self.registry.touched(executor)
         if (taken := executor.taken(self.realm_name)) is None:  # a peer realm reports it later, as TakenBy
             log.debug("intent %s forwarded to realm %s: %s", intent.id, executor.name, intent.reason)
         else:
@@ -299,6 +300,7 @@ class Dispatcher:
                 self.book.apply(intent, intent.life.progress(update.delta))
             return
         del executor.running[assignment_id]
+        self.registry.touched(executor)
         if current and isinstance(update, Done):
             self.registry.record(executor, SUCCESS)
             self._succeed(intent, update.result, executor)

@@ -21,6 +21,7 @@ from ..errors import RealmError
 from ..health import Transition
 from ..notices import NoticeHub
 from .executor import Executor, PeerExecutor
+from .ranking import ReadyIndex
 from .workers import ConnectedWorker
 
 log = logging.getLogger("mtor.realm")
@@ -33,6 +34,8 @@ class Registry:
             cfg, realm_name, notices, network, changes)
         self._workers: dict[str, ConnectedWorker] = {}
         self._named: dict[str, ConnectedWorker] = {}  # the same workers by name: a join is O(1) among 10,000
+        self.ranking = ReadyIndex()
+        """The workers ready for work, ranked (what BestWorker picks from)."""
         self._peers: dict[str, PeerExecutor] = {}
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self.on_ready: Callable[[], None] = lambda: None
@@ -64,7 +67,13 @@ class Registry:
 
     def ready(self, kind: str) -> bool:
         """Whether any executor could take an intent of `kind` now."""
-        return any(e.available and e.free_slots and kind in e.capabilities for e in self.all())
+        return self.ranking.any_ready(kind) or any(
+            p.available and p.free_slots and kind in p.capabilities for p in self._peers.values())
+
+    def touched(self, executor: Executor) -> None:
+        """Its load, health or readiness may have changed (the dispatcher started or ended an attempt of it)."""
+        if isinstance(executor, ConnectedWorker) and self._workers.get(executor.id) is executor:
+            self.ranking.update(executor)
 
     # ------------------------------------------------------------ joining --
 
@@ -100,6 +109,7 @@ class Registry:
             takes_batches=True)))
         self._workers[worker.id] = worker
         self._named[worker.name] = worker
+        self.ranking.update(worker)
         self.network.joined(worker.name)
         self.changes.changed()
         log.info("worker %s joined: %s, %d slots", worker.name, ", ".join(sorted(capabilities)),
@@ -113,6 +123,8 @@ class Registry:
             return
         if self._named.get(executor.name) is executor:
             del self._named[executor.name]
+        if isinstance(executor, ConnectedWorker):
+            self.ranking.remove(executor)
         self.changes.changed()
         executor.close()
         if executor.draining and not executor.running:
@@ -162,6 +174,8 @@ class Registry:
         self._health_notice(executor, executor.health.record(delta, time.monotonic()), "")
 
     def _health_notice(self, executor: Executor, transition: Transition | None, detail: str) -> None:
+        """After every change of its health (and of its draining, which comes with a heartbeat)."""
+        self.touched(executor)
         if transition is Transition.BLACKLISTED:
             text = f"{executor.label(capital=True)} blacklisted" + (f": {detail}" if detail else "")
             log.warning(text)
@@ -195,6 +209,7 @@ class Registry:
     def drain(self, name: str) -> ConnectedWorker:
         worker = self.worker_named(name)
         worker.held = True
+        self.touched(worker)
         self.changes.changed()
         return worker
 

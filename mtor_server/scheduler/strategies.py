@@ -11,7 +11,6 @@ from mtor_client._proto.mtor.v1 import intent_pb2
 from ..errors import RealmError
 from .executor import Executor, PeerExecutor
 from .peer_choice import pick_peer
-from .picker import pick_worker
 from .pools import Pools, is_alias
 from .registry import Registry
 from .route import Route
@@ -65,7 +64,8 @@ class Strategy(Protocol):
 
 
 class BestWorker:
-    """The healthiest, then least loaded, worker serving the kind and model (picker.py)."""
+    """The healthiest, then least loaded, worker serving the kind and model: picker.py's choice, kept ranked by
+    the registry (ranking.py) so that a pick does not read every worker."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -73,7 +73,7 @@ class BestWorker:
     def pick(self, ask: Ask) -> Choice | None:
         if is_alias(ask.model):
             return None
-        worker = pick_worker(self.registry.each_worker(), ask.kind, ask.model)
+        worker = self.registry.ranking.best(ask.kind, ask.model)
         return Choice(worker) if worker is not None else None
 
     def serves(self, ask: Ask) -> bool:
