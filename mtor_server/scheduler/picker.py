@@ -1,6 +1,8 @@
 """Which worker gets an intent: one that serves the kind and model, has a free
 slot and is not blacklisted or draining; among those the healthiest, then the
-least loaded."""
+least loaded, then the first to join. This scan is the rule stated plainly;
+the dispatcher picks from ranking.py, which keeps the workers ranked by it (and
+is tested against it)."""
 from __future__ import annotations
 
 from typing import Iterable
