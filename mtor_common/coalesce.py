@@ -3,14 +3,22 @@ one message, since each gRPC message costs far more in Python than its bytes. Bo
 it, each only when the other said it takes batches."""
 from __future__ import annotations
 
-import asyncio
-from typing import Callable, Iterator, TypeVar
+from typing import Callable, Generic, Iterator, Protocol, TypeVar
 
 M = TypeVar("M")
 T = TypeVar("T")
+Q = TypeVar("Q", covariant=True)
 
 
-def ready(first: M, queue: asyncio.Queue[M]) -> list[M]:
+class Queued(Protocol, Generic[Q]):
+    """An asyncio.Queue, or anything else that can say it is empty and hand over what it holds."""
+
+    def empty(self) -> bool: ...
+
+    def get_nowait(self) -> Q: ...
+
+
+def ready(first: M, queue: Queued[M]) -> list[M]:
     """`first` and everything else queued now, in order."""
     out = [first]
     while not queue.empty():
