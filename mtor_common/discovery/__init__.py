@@ -361,6 +361,8 @@ async def listen_for_realms(name: str, seconds: float, interfaces: Iterable[str]
         await first.wait()
         if not name:
             await asyncio.sleep(SETTLE_S)
+            if resolving:  # heard of and still resolving: choosing before they are would be a guess
+                await asyncio.wait(list(resolving))
             done.set()
 
     async with Browser(interfaces, (REALM_TYPE,), on_change=changed) as browser:
