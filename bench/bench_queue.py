@@ -24,7 +24,8 @@ from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import BENCH_ENV, cpu_s, spawn  # noqa: E402
-from bench_scale import REALM_ENV, rss_kb  # noqa: E402
+from bench_federation import REALM_ENV  # noqa: E402
+from bench_scale import rss_kb  # noqa: E402
 
 TARGETS = {"rss_mb": 200.0, "cost_ratio": 2.0}
 """Issue 16's: realm RSS with 100,000 queued at most; submit and dispatch cost per intent at 100,000 queued

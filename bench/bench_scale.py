@@ -28,10 +28,9 @@ from mtor_client.admin import AdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import BENCH_ENV, cpu_s, pct, spawn  # noqa: E402
+from bench_federation import REALM_ENV, SYSOP  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SYSOP = "mtor_bench-sysop-token"
-REALM_ENV = {"MTOR_DISCOVERY_ADVERTISE": "0", "MTOR_DISCOVERY_WATCH": "0", "MTOR_SYSOP_TOKEN": SYSOP}
 TARGETS = {"dispatch_p50": 2.0, "kb_per_worker": 30.0, "heartbeat_cores": 0.25, "detect_s": 2.0}
 """Issue 16's scale targets: p50 at the largest fleet over p50 at 10 at most; KB of realm memory per idle
 worker; cores the realm spends on idle workers' heartbeats; seconds to take out a frozen worker."""

@@ -58,7 +58,7 @@ class IntentBook:
         self._subscribers: list[FinishedSubscriber] = []
         self._sends: set[asyncio.Future[None]] = set()  # outcomes being written; close() lets them end
         self._closing = False  # outcomes that cannot be recorded stop being retried
-        self.freshen: Callable[[LiveIntent], None] = lambda intent: None
+        self.freshen: Callable[[LiveIntent], object] = lambda intent: None
         """Bring what a caller is about to see of an intent up to date (the dispatcher: its place in the queue)."""
 
     def subscribe(self, subscriber: FinishedSubscriber) -> None:

@@ -167,25 +167,22 @@ class Dispatcher:
 
     def _tell_positions(self) -> None:
         for kind in self._moved:
-            queue, watched = self._queues[kind], self._watched[kind]
-            depth = len(queue)
+            watched = self._watched[kind]
             for intent in list(watched):
-                position = queue.position(intent.id)
-                if not position or not intent.watchers:
+                if not (intent.watchers and self.freshen(intent)):
                     watched.discard(intent)  # started, ended, or nobody follows it any more
-                elif not intent.life.done:
-                    self.book.apply(intent, intent.life.move(position, depth))
         self._moved.clear()
 
-    def freshen(self, intent: LiveIntent) -> None:
+    def freshen(self, intent: LiveIntent) -> bool:
         """Someone is about to see the intent (it is followed, or asked about): bring its place in the queue up
-        to date, and keep telling its followers while it waits."""
+        to date, and keep telling its followers while it waits. False when it is not waiting in a queue."""
         queue = self._queues.get(intent.kind)
         if queue is None or not (position := queue.position(intent.id)) or intent.life.done:
-            return
+            return False
         self.book.apply(intent, intent.life.move(position, len(queue)))
         if intent.watchers:
             self._watched[intent.kind].add(intent)
+        return True
 
     def _start(self, intent: LiveIntent, choice: Choice) -> None:
         executor, life = choice.executor, intent.life
