@@ -72,6 +72,7 @@ bench: install
 	$(PY) bench/bench_discovery.py
 	$(PY) bench/bench_federation.py
 	$(PY) bench/bench_gateway.py
+	$(PY) bench/bench_upstream.py
 	$(PY) bench/bench_queue.py
 	$(PY) bench/bench_scale.py
 

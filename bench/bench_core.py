@@ -152,22 +152,28 @@ def figures(lat: dict[str, list[float]], rps: dict[str, float]) -> dict[str, dic
             for name in lat}
 
 
-def start_realm_with_echo_worker(root: Path, slots: int, queue_depth: int) -> tuple[list[subprocess.Popen], str]:
-    """A realm and an echo worker with `slots` slots, once the worker serves; (their processes, the realm's
-    address)."""
+def start_realm_with_echo_worker(root: Path, slots: int, queue_depth: int, backend: str = "echo",
+                                 worker_env: dict[str, str] | None = None) -> tuple[list[subprocess.Popen], str]:
+    """A realm and a worker (echo, or `backend` with its settings in `worker_env`) with `slots` slots, once the
+    worker serves; (their processes, the realm's address). Their files go in `root`/`backend`."""
+    root = root / backend
+    root.mkdir(parents=True, exist_ok=True)
     realm, realm_addr = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0",
                                "--data-dir", str(root / "realm")], root / "realm.log",
                               {"MTOR_QUEUE_MAX_DEPTH": str(queue_depth)})
     worker = subprocess.Popen(
         [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", realm_addr, "--name", "bench",
-         "--backend", "echo", "--max-concurrency", str(slots), "--data-dir", str(root / "w")],
-        stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, env={**os.environ, **BENCH_ENV})
+         "--backend", backend, "--max-concurrency", str(slots), "--data-dir", str(root / "w")],
+        stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT,
+        env={**os.environ, **BENCH_ENV, **(worker_env or {})})
     with grpc.insecure_channel(realm_addr) as channel:
         info = realm_pb2_grpc.RealmInfoStub(channel)
         for _ in range(200):
             if info.Describe(realm_pb2.DescribeRequest(), timeout=2).kinds:
                 break
             time.sleep(0.05)
+        else:
+            sys.exit(f"the {backend} worker did not join:\n{(root / 'worker.log').read_text()}")
     return [realm, worker], realm_addr
 
 

@@ -33,9 +33,9 @@ _REGISTRY: dict[str, str] = {
 AUTO = "auto"
 # model backends and the library each needs (its optional extra), in the order `auto` tries them
 # (bark before piper: with a [bark] model configured, it is the default speak voice, as in the original)
-_LIBRARIES: dict[str, str | None] = {"llama": "llama_cpp", "whisper": "faster_whisper", "bark": "transformers",
-                                     "piper": "piper", "diffusers": "diffusers", "transformers": "transformers",
-                                     "upstream": None}  # None: needs no library beyond ours
+_LIBRARIES: dict[str, str] = {"llama": "llama_cpp", "whisper": "faster_whisper", "bark": "transformers",
+                              "piper": "piper", "diffusers": "diffusers", "transformers": "transformers",
+                              "upstream": "httpx2"}
 # the starter model each falls back to when its config names none
 _STARTER: dict[str, Callable[[], Path | None]] = {"llama": starter.chat_model, "whisper": starter.whisper_model,
                                                   "piper": starter.piper_voice}
@@ -65,7 +65,7 @@ def resolve_backends(names: list[str], cfg: Config) -> list[str]:
     for name in (n.strip().lower() for n in names):
         if name == AUTO:
             expanded = [b for b, lib in _LIBRARIES.items()
-                        if (lib is None or importlib.util.find_spec(lib)) and _has_model(b, cfg)] or ["echo"]
+                        if importlib.util.find_spec(lib) and _has_model(b, cfg)] or ["echo"]
         else:
             expanded = [name]
         out += [b for b in expanded if b not in out]

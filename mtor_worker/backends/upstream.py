@@ -10,8 +10,9 @@ events as text deltas; transcribe -> /audio/transcriptions (or
 embed -> /embeddings as floats (a vector per text: a server that sends one per
 token, a model without pooling, is reported as such). Fields OpenAI's API has
 no name for (beam size, VAD, negative prompt, steps, guidance,
-an image's seed) are not sent. HTTP is the standard library's, run in the backend's
-threads.
+an image's seed) are not sent. HTTP is httpx2's async client on the worker's event loop: one pool of
+keep-alive connections (as many as the worker's max_concurrency) for every request, its server-sent events
+read as they come.
 """
 from __future__ import annotations
 
@@ -21,19 +22,20 @@ import io
 import json
 import logging
 import struct
-import urllib.error
-import urllib.request
-import uuid
 import wave
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2
 
 from mtor_common.config import setting
 from mtor_worker import media
-from mtor_worker.backends.base import BackendError, BlockingBackend, Capability, Job, embeddings, finish_reason
+from mtor_worker.backends.base import Backend, BackendError, Capability, Job, embeddings, finish_reason
+
+if TYPE_CHECKING:
+    import httpx2
 
 log = logging.getLogger("mtor.worker")
 
@@ -68,7 +70,7 @@ class UpstreamSection:
     timeout_s: float = setting(300.0, "Longest wait for its answer, in seconds.")
 
 
-class UpstreamBackend(BlockingBackend):
+class UpstreamBackend(Backend):
     section = UpstreamSection
     name = "upstream"
 
@@ -78,7 +80,8 @@ class UpstreamBackend(BlockingBackend):
         self.kinds = [k.strip().lower() for k in getattr(options, "kinds", ["chat"])]
         self.models: list[str] = list(getattr(options, "models", []))
         self._problem = ""
-        self._serve: dict[str, Callable[[Job], intent_pb2.IntentResult]] = {
+        self._http: httpx2.AsyncClient | None = None
+        self._serve: dict[str, Callable[[Job], Awaitable[intent_pb2.IntentResult]]] = {
             "chat": self._chat, "transcribe": self._transcribe, "speak": self._speak, "imagine": self._imagine,
             "embed": self._embed}
 
@@ -88,32 +91,47 @@ class UpstreamBackend(BlockingBackend):
     def healthy(self) -> tuple[bool, str]:
         return (not self._problem, self._problem)
 
-    def load_blocking(self) -> None:
+    async def load(self) -> None:
         if not self.url:
             raise ValueError("no upstream configured: set [upstream] url (e.g. http://127.0.0.1:8000/v1)")
         unknown = [k for k in self.kinds if k not in self._serve]
         if unknown or not self.kinds:
             raise ValueError(f"[upstream] kinds {self.kinds}: choose among {', '.join(self._serve)}")
-        self.models = self.models or self._listed_models()
+        import httpx2  # the upstream extra; a worker without this backend never imports it
+
+        logging.getLogger("httpx2").setLevel(logging.WARNING)  # not a line per request in the worker's log
+        key = getattr(self.options, "api_key", "")
+        slots = max(1, self.settings.max_concurrency)
+        self._http = httpx2.AsyncClient(
+            base_url=self.url + "/", headers={"Authorization": f"Bearer {key}"} if key else None,
+            timeout=getattr(self.options, "timeout_s", 300.0),
+            limits=httpx2.Limits(max_connections=slots, max_keepalive_connections=slots))
+        self.models = self.models or await self._listed_models()
         log.info("upstream %s serves %s with %s", self.url, ", ".join(self.kinds),
                  ", ".join(self.models) or "any model name")
 
-    def _listed_models(self) -> list[str]:
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _listed_models(self) -> list[str]:
         """The server's /models, which also proves it answers; none where it has no such endpoint."""
         try:
-            return [m["id"] for m in self._request("GET", "/models").json()["data"]]
+            return [m["id"] for m in (await self._json("GET", "models"))["data"]]
         except UpstreamError as e:
             if e.status in (404, 405):  # it answers, but lists nothing (faster-whisper-server): any name goes
                 return []
             raise
 
-    def run_blocking(self, job: Job) -> intent_pb2.IntentResult:
-        return self._serve[job.kind](job)
+    async def run(self, job: Job) -> intent_pb2.IntentResult:
+        return await self._serve[job.kind](job)
 
     def _model(self, job: Job) -> str:
         return job.model or (self.models[0] if self.models else DEFAULT_MODEL[job.kind])
 
-    def _chat(self, job: Job) -> intent_pb2.IntentResult:
+    async def _chat(self, job: Job) -> intent_pb2.IntentResult:
+        from httpx2 import EventSource
+
         chat = job.request.chat
         messages = [{"role": m.role, "content": m.content} for m in chat.messages] or \
             [{"role": "user", "content": chat.prompt}]
@@ -134,10 +152,14 @@ class UpstreamBackend(BlockingBackend):
         pieces: list[str] = []
         reason: str | None = None
         prompt_tokens = 0
-        with self._request("POST", "/chat/completions", body) as response:
-            for event in response.events():
-                if job.cancelled.is_set():
-                    job.raise_if_cancelled()  # leaving the with-block closes the connection: the server stops
+        done = False
+        # a cancelled job cancels this task: leaving the block closes the connection, and the server stops
+        async with self._call("POST", "chat/completions", json=body) as response:
+            async for sse in EventSource(response):  # read to its end, so that the connection goes back to the pool
+                if done or sse.data == "[DONE]":
+                    done = True
+                    continue
+                event = _event(sse.data)
                 choices = event.get("choices") or [{}]
                 text = (choices[0].get("delta") or {}).get("content") or ""
                 reason = choices[0].get("finish_reason") or reason
@@ -145,12 +167,15 @@ class UpstreamBackend(BlockingBackend):
                 if text:
                     pieces.append(text)
                     job.emit_text(text)
+        if not done:
+            raise BackendError(grpc.StatusCode.INTERNAL,
+                               "upstream ended the stream before it finished (its own log says why)")
         return intent_pb2.IntentResult(text=intent_pb2.TextOutput(text="".join(pieces), tokens=len(pieces),
                                                                   finish_reason=finish_reason(reason),
                                                                   prompt_tokens=prompt_tokens),
                                        model=model)
 
-    def _transcribe(self, job: Job) -> intent_pb2.IntentResult:
+    async def _transcribe(self, job: Job) -> intent_pb2.IntentResult:
         request = job.request.transcribe
         model = self._model(job)
         translate = request.task == intent_pb2.TRANSCRIBE_TASK_TRANSLATE
@@ -161,8 +186,9 @@ class UpstreamBackend(BlockingBackend):
             fields["prompt"] = request.prompt
         if request.temperature:
             fields["temperature"] = f"{request.temperature:g}"
-        path = "/audio/translations" if translate else "/audio/transcriptions"
-        answer = self._request("POST", path, form=(fields, f"audio.{_container(request)}", request.audio)).json()
+        path = "audio/translations" if translate else "audio/transcriptions"
+        audio = ("file", (f"audio.{_container(request)}", request.audio, "application/octet-stream"))
+        answer = await self._json("POST", path, data=fields, files=[audio])
         out = intent_pb2.Transcript(text=str(answer.get("text", "")).strip(),
                                     language=request.language or str(answer.get("language") or ""))
         for segment in answer.get("segments") or []:
@@ -172,7 +198,7 @@ class UpstreamBackend(BlockingBackend):
         job.emit_progress(1.0)
         return intent_pb2.IntentResult(transcript=out, model=model)
 
-    def _speak(self, job: Job) -> intent_pb2.IntentResult:
+    async def _speak(self, job: Job) -> intent_pb2.IntentResult:
         request = job.request.speak
         if not request.text.strip():
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "upstream: speak.text is empty")
@@ -182,32 +208,32 @@ class UpstreamBackend(BlockingBackend):
             body["voice"] = request.voice
         if request.HasField("speed"):
             body["speed"] = request.speed
-        data, content_type = self._request("POST", "/audio/speech", body).read()
-        audio = _audio(data, content_type)
+        async with self._call("POST", "audio/speech", json=body) as response:
+            audio = _audio(await response.aread(), response.headers.get("Content-Type", ""))
         job.emit_progress(1.0)
         return intent_pb2.IntentResult(audio=audio, model=model)
 
-    def _imagine(self, job: Job) -> intent_pb2.IntentResult:
+    async def _imagine(self, job: Job) -> intent_pb2.IntentResult:
         request = job.request.imagine
         if not request.prompt.strip():
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "upstream: imagine.prompt is empty")
         model = self._model(job)
         body = {"model": model, "prompt": request.prompt, "n": 1, "response_format": "b64_json",
                 "size": f"{request.width or 512}x{request.height or 512}"}
-        answer = self._request("POST", "/images/generations", body).json()
+        answer = await self._json("POST", "images/generations", json=body)
         png = _png((answer.get("data") or [{}])[0].get("b64_json"))
         width, height = media.png_size(png) or (0, 0)
         job.emit_progress(1.0)
         # no seed: OpenAI's API takes none, so the picture cannot be repeated by one
         return intent_pb2.IntentResult(image=intent_pb2.Image(png=png, width=width, height=height), model=model)
 
-    def _embed(self, job: Job) -> intent_pb2.IntentResult:
+    async def _embed(self, job: Job) -> intent_pb2.IntentResult:
         texts = list(job.request.embed.texts)
         if not texts:
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, "upstream: embed.texts is empty")
         model = self._model(job)
-        answer = self._request("POST", "/embeddings", {"model": model, "input": texts,
-                                                        "encoding_format": "float"}).json()
+        answer = await self._json("POST", "embeddings", json={"model": model, "input": texts,
+                                                             "encoding_format": "float"})
         try:
             data = sorted(answer["data"], key=lambda d: int(d.get("index", 0)))
             if any(isinstance(d["embedding"][0], list) for d in data if d["embedding"]):
@@ -222,30 +248,39 @@ class UpstreamBackend(BlockingBackend):
         tokens = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
         return intent_pb2.IntentResult(embeddings=embeddings(vectors, tokens, f"upstream {self.url}"), model=model)
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *,
-                 form: tuple[dict[str, str], str, bytes] | None = None) -> "_Response":
-        """One HTTP call: JSON `body`, or a multipart `form` of (fields, file name, file bytes)."""
-        headers = {"Accept": "application/json, text/event-stream, audio/wav"}
-        data = None
-        if form is not None:
-            data, headers["Content-Type"] = _multipart(*form)
-        elif body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        key = getattr(self.options, "api_key", "")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(self.url + path, method=method, headers=headers, data=data)
+    @asynccontextmanager
+    async def _call(self, method: str, path: str, **content: Any) -> AsyncIterator[httpx2.Response]:
+        """One HTTP call on the pool (`content`: httpx2's json=, or data= and files= for a form), its body
+        still to be read; an HTTP error status raises UpstreamError with the upstream's own words."""
+        import httpx2
+
+        assert self._http is not None, "load() opens the connection pool"
+        answered = False
         try:
-            response = _Response(urllib.request.urlopen(request, timeout=getattr(self.options, "timeout_s", 300)))
-        except urllib.error.HTTPError as e:  # the upstream answered, and said no
-            code = (grpc.StatusCode.INVALID_ARGUMENT if 400 <= e.code < 500 else
-                    grpc.StatusCode.UNAVAILABLE if e.code in BUSY else grpc.StatusCode.INTERNAL)
-            raise UpstreamError(code, f"upstream {self.url} answered {e.code}: {_message(e.read())}", e.code) from None
-        except (urllib.error.URLError, OSError) as e:  # not reachable: another worker may serve it
-            self._problem = f"upstream {self.url} unreachable: {e}"
+            async with self._http.stream(method, path, **content) as response:
+                answered = True
+                self._problem = ""
+                if response.is_error:  # the upstream answered, and said no
+                    status = response.status_code
+                    code = (grpc.StatusCode.INVALID_ARGUMENT if 400 <= status < 500 else
+                            grpc.StatusCode.UNAVAILABLE if status in BUSY else grpc.StatusCode.INTERNAL)
+                    raise UpstreamError(code, f"upstream {self.url} answered {status}: "
+                                        f"{_message(await response.aread())}", status)
+                yield response
+        except httpx2.TransportError as e:
+            if answered:  # it broke off in the middle of its answer
+                raise BackendError(grpc.StatusCode.INTERNAL, f"upstream {self.url} broke off its answer: "
+                                   f"{type(e).__name__}: {e}") from None
+            self._problem = f"upstream {self.url} unreachable: {type(e).__name__}: {e}"  # another worker may serve it
             raise BackendError(grpc.StatusCode.UNAVAILABLE, self._problem) from None
-        self._problem = ""
-        return response
+
+    async def _json(self, method: str, path: str, **content: Any) -> Any:
+        async with self._call(method, path, **content) as response:
+            raw = await response.aread()
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise BackendError(grpc.StatusCode.INTERNAL, f"upstream sent no JSON: {raw[:200]!r}") from None
 
 
 def _container(request: intent_pb2.TranscribeRequest) -> str:
@@ -262,17 +297,6 @@ def _container(request: intent_pb2.TranscribeRequest) -> str:
                            f"upstream: transcribe.audio is not {declared} audio: its first bytes are no WAV, WebM, "
                            f"Ogg, MP3 or FLAC header")
     return found
-
-
-def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
-    """multipart/form-data with one file part, as OpenAI's audio endpoints take it."""
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def _audio(data: bytes, content_type: str) -> intent_pb2.Audio:
@@ -315,39 +339,15 @@ def _message(raw: bytes) -> str:
     return str(found)[:500]
 
 
-class _Response:
-    """An HTTP response read as JSON, as bytes, or as server-sent events."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-
-    def __enter__(self) -> "_Response":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._raw.close()
-
-    def json(self) -> Any:
-        with self._raw:
-            return json.loads(self._raw.read())
-
-    def read(self) -> tuple[bytes, str]:
-        """The body and its Content-Type."""
-        with self._raw:
-            return self._raw.read(), self._raw.headers.get("Content-Type", "")
-
-    def events(self) -> Iterator[dict[str, Any]]:
-        """The stream's events up to `[DONE]`; a stream that stops short, or sends an error, raises."""
-        for line in self._raw:
-            line = line.strip()
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                return
-            event = json.loads(data)
-            if "error" in event:
-                raise BackendError(grpc.StatusCode.INTERNAL, f"upstream error: {event['error']}")
-            yield event
+def _event(data: str) -> dict[str, Any]:
+    """One chunk of a streamed chat completion; an error the server streams instead raises."""
+    try:
+        event = json.loads(data)
+    except ValueError:
         raise BackendError(grpc.StatusCode.INTERNAL,
-                           "upstream ended the stream before it finished (its own log says why)")
+                           f"upstream streamed an event that is no JSON: {data[:200]!r}") from None
+    if not isinstance(event, dict):
+        raise BackendError(grpc.StatusCode.INTERNAL, f"upstream streamed {data[:200]!r}, not a JSON object")
+    if "error" in event:
+        raise BackendError(grpc.StatusCode.INTERNAL, f"upstream error: {event['error']}")
+    return event
