@@ -147,8 +147,11 @@ async def alternating_throughput(calls: dict[str, Callable[[], Awaitable[None]]]
     return {name: statistics.median(r) for name, r in rounds.items()}
 
 
-def figures(lat: dict[str, list[float]], rps: dict[str, float]) -> dict[str, dict[str, float]]:
-    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3, "rps": rps[name]}
+def figures(lat: dict[str, list[float]], rps: dict[str, float],
+            cpu: dict[str, dict[str, float]] | None = None) -> dict[str, dict[str, float]]:
+    """Each subject's p50, p99 and req/s, with its CPU per call where `cpu` (alternating_throughput's) has it."""
+    return {name: {"p50_ms": pct(lat[name], 50) * 1e3, "p99_ms": pct(lat[name], 99) * 1e3, "rps": rps[name],
+                   **(cpu or {}).get(name, {})}
             for name in lat}
 
 
@@ -218,10 +221,7 @@ async def run(args: argparse.Namespace, echo_addr: str, floor_addr: str, realm_a
         stages = {name: statistics.median(times) * 1e3 for name, times in timeline.items()}
         cpu: dict[str, dict[str, float]] = {}
         rps = await alternating_throughput(calls, args, cpu, pids)
-    results = figures(lat, rps)
-    for name, extra in cpu.items():
-        results[name].update(extra)
-    return results, stages
+    return figures(lat, rps, cpu), stages
 
 
 def verdict(ok: bool) -> str:

@@ -103,10 +103,7 @@ async def run(args: argparse.Namespace, server_url: str, echo_realm: str, upstre
         lat = await latency(calls, args.requests)
         cpu: dict[str, dict[str, float]] = {}
         rps = await alternating_throughput(calls, args, cpu, pids)
-    results = figures(lat, rps)
-    for name, extra in cpu.items():
-        results[name].update(extra)
-    return results
+    return figures(lat, rps, cpu)
 
 
 def main() -> None:

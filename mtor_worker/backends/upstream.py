@@ -103,7 +103,8 @@ class UpstreamBackend(Backend):
         key = getattr(self.options, "api_key", "")
         slots = max(1, self.settings.max_concurrency)
         self._http = httpx2.AsyncClient(
-            base_url=self.url + "/", headers={"Authorization": f"Bearer {key}"} if key else None,
+            base_url=self.url + "/", headers={"Accept": "application/json, text/event-stream, audio/wav",
+                                              **({"Authorization": f"Bearer {key}"} if key else {})},
             timeout=getattr(self.options, "timeout_s", 300.0),
             limits=httpx2.Limits(max_connections=slots, max_keepalive_connections=slots))
         self.models = self.models or await self._listed_models()
