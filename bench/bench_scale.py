@@ -1,11 +1,12 @@
 """One realm and many workers: dispatch latency, memory and heartbeat CPU at 10, 1,000 and 10,000 connected
 workers, and how fast a frozen worker is taken out with them.
 
-The fleet is simulated (fleet.py: many WorkerLink streams from a few processes, echo semantics, heartbeats
-on at the realm's interval), beside one real echo worker process, the one that is frozen (SIGSTOP) at the
+The fleet is simulated (fleet.py: many WorkerLink streams from a few processes, each on a connection of its
+own as real workers are, echo semantics, heartbeats at the realm's interval, the realm's keepalive pings
+answered by gRPC), beside one real echo worker process, the one that is frozen (SIGSTOP) at the
 end. Per fleet size: the realm's RSS over its RSS with the real worker only, divided by the workers added
 (memory per connected idle worker); the realm's CPU over some seconds with every worker idle and
-heartbeating (as a fraction of one core); then the p50 and p99 of sequential no-op chat intents
+heartbeating and pinged (as a fraction of one core); then the p50 and p99 of sequential no-op chat intents
 (dispatch among that many workers). Ratios to the 10-worker figures of the same run.
 
 Run: `make bench` (or `python bench/bench_scale.py --help`).
@@ -26,11 +27,14 @@ import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc
 from mtor_client.admin import AdminClient
 
+from mtor_common.config import HealthSection
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import BENCH_ENV, cpu_s, pct, spawn  # noqa: E402
 from bench_federation import REALM_ENV, SYSOP  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+HEALTH = HealthSection()
 TARGETS = {"dispatch_p50": 2.0, "kb_per_worker": 30.0, "heartbeat_cores": 0.25, "detect_s": 2.0}
 """Issue 16's scale targets: p50 at the largest fleet over p50 at 10 at most; KB of realm memory per idle
 worker; cores the realm spends on idle workers' heartbeats; seconds to take out a frozen worker."""
@@ -72,13 +76,14 @@ async def intent_latency(address: str, n: int) -> list[float]:
         return out[n // 5:]
 
 
-def start_fleet(root: Path, address: str, workers: int, processes: int) -> list[subprocess.Popen]:
+def start_fleet(root: Path, address: str, workers: int, processes: int, per_connection: int) -> list[subprocess.Popen]:
     procs = []
     for p in range(processes):
         count = workers // processes + (1 if p < workers % processes else 0)
         log = root / f"fleet-{workers}-{p}.log"
         proc, _ = spawn([str(HERE / "fleet.py"), address, "--workers", str(count), "--prefix", f"f{workers}-{p}",
-                         "--join-token", BENCH_ENV["MTOR_JOIN_TOKEN"]], log, pattern=r"(fleet up)", timeout_s=600)
+                         "--join-token", BENCH_ENV["MTOR_JOIN_TOKEN"], "--per-connection", str(per_connection)],
+                        log, pattern=r"(fleet up)", timeout_s=600)
         procs.append(proc)
     return procs
 
@@ -89,8 +94,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="sequential intents per size")
     parser.add_argument("--idle-s", type=float, default=5.0, help="seconds of idle heartbeats measured per size")
     parser.add_argument("--per-process", type=int, default=2500, help="simulated workers per fleet process")
-    parser.add_argument("--heartbeat-s", type=float, default=0.5,
-                        help="the realm's health.heartbeat_interval_s (its default: 0.5)")
+    parser.add_argument("--heartbeat-s", type=float, default=HEALTH.heartbeat_interval_s,
+                        help=f"the realm's health.heartbeat_interval_s (its default: {HEALTH.heartbeat_interval_s:g})")
+    parser.add_argument("--per-connection", type=int, default=1,
+                        help="simulated workers per HTTP/2 connection (real workers have one each)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
@@ -109,7 +116,7 @@ def main() -> None:
             time.sleep(1)
             base_kb = rss_kb(realm.pid)
             for size in sizes:
-                fleet = start_fleet(root, address, size, max(1, -(-size // args.per_process)))
+                fleet = start_fleet(root, address, size, max(1, -(-size // args.per_process)), args.per_connection)
                 wait_for(f"{size} workers", lambda: connected(address) == size + 1, 300)
                 time.sleep(2)
                 kb = rss_kb(realm.pid)
@@ -130,8 +137,9 @@ def main() -> None:
             for proc in procs:
                 proc.kill()
                 proc.wait()
-    print(f"loopback, {os.cpu_count()} CPUs; fleet simulated by bench/fleet.py, heartbeats every "
-          f"{args.heartbeat_s:g} s; {args.requests} sequential no-op chat intents per size")
+    print(f"loopback, {os.cpu_count()} CPUs; fleet simulated by bench/fleet.py, {args.per_connection} worker(s) "
+          f"per connection; heartbeats every {args.heartbeat_s:g} s, keepalive pings every {HEALTH.keepalive_s:g} s "
+          f"(timeout {HEALTH.keepalive_timeout_s:g} s); {args.requests} sequential no-op chat intents per size")
     ratio = f"p50 / p50 at {sizes[0]}"
     print(f"{'workers':>8} {'KB/worker':>10} {'idle CPU':>9} {'p50 ms':>8} {'p99 ms':>8} {ratio:>16}")
     for size, kb, cores, p50, p99 in rows:

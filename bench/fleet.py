@@ -3,9 +3,10 @@
 Each worker says hello (chat, one slot, its own name), heartbeats as its welcome says (with a random phase,
 as real workers that started at different times), and answers each assignment as the echo worker answers a
 no-op chat: a delta per word of "echo: PROMPT", then the result (one `updates` message when the realm
-takes batches). Streams share channels, STREAMS_PER_CHANNEL to a connection, as HTTP/2 allows.
+takes batches). Each worker has a connection of its own, as real workers have (the realm's keepalive pings
+go per connection), unless --per-connection puts several streams on one, as HTTP/2 allows.
 
-    python bench/fleet.py REALM_ADDRESS --workers N [--prefix NAME] [--join-token TOKEN]
+    python bench/fleet.py REALM_ADDRESS --workers N [--prefix NAME] [--join-token TOKEN] [--per-connection K]
 
 prints "fleet up: N workers" once every worker has its welcome, and runs until killed.
 """
@@ -20,7 +21,6 @@ from typing import AsyncIterator
 import grpc
 from mtor_client._proto.mtor.v1 import intent_pb2, worker_link_pb2, worker_link_pb2_grpc
 
-STREAMS_PER_CHANNEL = 100
 PROTOCOL = 1
 
 
@@ -68,7 +68,7 @@ async def _session(channel: grpc.aio.Channel, name: str, metadata: tuple, up: as
                     welcomed[0] += 1
                     if welcomed[0] == total:
                         up.set()
-                beating = asyncio.create_task(_heartbeats(outbox, message.welcome.heartbeat_interval_s or 0.5))
+                beating = asyncio.create_task(_heartbeats(outbox, message.welcome.heartbeat_interval_s or 1.0))
                 batches = message.welcome.takes_batches
             elif which in ("assign", "assigns"):
                 assignments = [message.assign] if which == "assign" else list(message.assigns.assignments)
@@ -92,12 +92,12 @@ async def _heartbeats(outbox: asyncio.Queue[worker_link_pb2.WorkerMessage], inte
         await asyncio.sleep(interval)
 
 
-async def fleet(realm: str, workers: int, prefix: str, join_token: str) -> None:
+async def fleet(realm: str, workers: int, prefix: str, join_token: str, per_connection: int) -> None:
     metadata = (("authorization", f"Bearer {join_token}"),) if join_token else ()
     channels = [grpc.aio.insecure_channel(realm, options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range((workers + STREAMS_PER_CHANNEL - 1) // STREAMS_PER_CHANNEL)]
+                for _ in range(-(-workers // per_connection))]
     up, welcomed = asyncio.Event(), [0]
-    tasks = [asyncio.create_task(one_worker(channels[i // STREAMS_PER_CHANNEL], f"{prefix}-{i}", metadata, up,
+    tasks = [asyncio.create_task(one_worker(channels[i // per_connection], f"{prefix}-{i}", metadata, up,
                                             welcomed, workers)) for i in range(workers)]
     await up.wait()
     print(f"fleet up: {workers} workers", flush=True)
@@ -110,8 +110,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, required=True)
     parser.add_argument("--prefix", default="fleet")
     parser.add_argument("--join-token", default="")
+    parser.add_argument("--per-connection", type=int, default=1, help="worker streams per HTTP/2 connection")
     args = parser.parse_args()
-    asyncio.run(fleet(args.realm, args.workers, args.prefix, args.join_token))
+    asyncio.run(fleet(args.realm, args.workers, args.prefix, args.join_token, max(1, args.per_connection)))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ class Federation:
             realm = self.realm
             link = self.links[peer.name] = PeerLink(
                 peer, own=self.service.hello, registry=realm.registry, dispatcher=realm.dispatcher,
-                network=realm.network, heartbeat_interval_s=realm.cfg.health.heartbeat_interval_s, book=self.book,
+                network=realm.network, report_interval_s=realm.cfg.health.peer_report_interval_s, book=self.book,
                 usage=self.usage, tls=self.tls)
             link.start()
 

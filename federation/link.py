@@ -54,11 +54,11 @@ class PeerLink:
     """Keeps the link to one peer up while this realm runs, reconnecting with backoff."""
 
     def __init__(self, peer: Peer, *, own: Callable[[], federation_pb2.FederationHello], registry: Registry,
-                 dispatcher: Dispatcher, network: NetworkView, heartbeat_interval_s: float, book: PeerBook,
+                 dispatcher: Dispatcher, network: NetworkView, report_interval_s: float, book: PeerBook,
                  usage: UsageBook, tls: TLS | None) -> None:
         """`own`: this realm's Hello, as it is now."""
         self.peer, self.own, self.registry, self.dispatcher, self.network = peer, own, registry, dispatcher, network
-        self.heartbeat_interval_s, self.book, self.usage, self.tls = heartbeat_interval_s, book, usage, tls
+        self.report_interval_s, self.book, self.usage, self.tls = report_interval_s, book, usage, tls
         self.state = LinkState.CONNECTING
         self.detail = ""
         self.rtt_ms = 0.0
@@ -143,7 +143,7 @@ class PeerLink:
                           "if this is expected")
         if not self.peer.realm_id:
             self.peer = await self.book.learned_id(self.peer.name, hello.realm_id)
-        interval = self.heartbeat_interval_s
+        interval = self.report_interval_s
         reports = stub.WatchCapacity(federation_pb2.WatchCapacityRequest(interval_s=interval), metadata=metadata)
         forwarder: asyncio.Task[None] | None = None
         try:

@@ -79,11 +79,19 @@ class QueueSection:
 
 @dataclass
 class HealthSection:
-    heartbeat_interval_s: float = _opt(0.5, "How often workers send heartbeats, in seconds; the realm checks "
-                                       "every half interval.")
-    missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out: one that stops without "
-                                  "closing its connection (frozen, powered off) goes this many to this many + 0.5 "
-                                  "intervals after its last heartbeat.")
+    keepalive_s: float = _opt(1.0, "How often the realm pings each connection to it (an HTTP/2 PING, answered by "
+                              "gRPC's core, no Python on either side), in seconds.")
+    keepalive_timeout_s: float = _opt(0.8, "A connection whose ping is not answered within this many seconds is "
+                                      "closed: a worker that froze or lost power is out within keepalive_s + "
+                                      "keepalive_timeout_s.")
+    heartbeat_interval_s: float = _opt(5.0, "How often a worker reports its health when nothing in it changed (a "
+                                       "change is reported at once), in seconds.")
+    missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out: one whose connection "
+                                  "still answers pings but whose program stopped (a hung event loop) goes this "
+                                  "many to this many + 0.5 intervals after its last heartbeat.")
+    peer_report_interval_s: float = _opt(0.5, "How often a peer realm reports its capacity when nothing changed; "
+                                         "it is taken out after missed_heartbeats of them (peers are few: their "
+                                         "reports are cheap).")
     readmit_after_s: float = _opt(10.0, "A blacklisted worker is readmitted (at health 50) by its first "
                                   "healthy heartbeat after this many seconds.")
 

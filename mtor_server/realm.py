@@ -108,11 +108,12 @@ class Realm:
 
     async def _housekeeping_loop(self) -> None:
         """Executors that missed their heartbeats out, intents that waited too long failed, old results purged."""
-        interval = self.cfg.health.heartbeat_interval_s
+        health = self.cfg.health
+        step = min(health.heartbeat_interval_s, health.peer_report_interval_s, 2.0) / 2
         next_purge = next_expiry = 0.0
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(interval / 2)
+            await asyncio.sleep(step)
             self.registry.sweep()
             now = loop.time()
             if now >= next_expiry:  # a scan of every live intent: once a second is precise enough

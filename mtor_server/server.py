@@ -27,7 +27,7 @@ from mtor_client._proto.mtor.v1 import (
 )
 
 from mtor_common.address import join_address, split_address
-from mtor_common.config import Config, ConfigError
+from mtor_common.config import Config, ConfigError, HealthSection
 from mtor_common.discovery import DiscoveryError
 from mtor_common.discovery.where import where_to_announce
 from mtor_common.tls import client_tls, server_credentials, server_mode, server_ssl_context
@@ -115,7 +115,8 @@ class RealmServer:
             limit = cfg.realm.max_message_bytes
             guard = RequestGuard(realm.metrics.rpc_refused, realm.metrics.rpc_failures)
             server = grpc.aio.server(interceptors=[guard], options=[("grpc.max_receive_message_length", limit),
-                                                                    ("grpc.max_send_message_length", limit)])
+                                                                    ("grpc.max_send_message_length", limit),
+                                                                    *keepalive_options(cfg.health)])
             _add_services(realm, server)
             for part in opened:
                 part.register(server)
@@ -172,6 +173,16 @@ class RealmServer:
         if self.metrics is not None:
             await self.metrics.stop()
         await self.realm.close()
+
+
+def keepalive_options(health: HealthSection) -> list[tuple[str, int]]:
+    """The realm pings every connection and closes one whose ping goes unanswered: how a worker that froze or lost
+    power (its TCP connection open, silent) is found out within seconds, with no heartbeat messages in Python.
+    keepalive_timeout_ms alone does not close such a connection (gRPC 1.85, tested): the ping's own timeout
+    does, and pings must go out on connections that carry no data."""
+    every, within = int(health.keepalive_s * 1000), int(health.keepalive_timeout_s * 1000)
+    return [("grpc.keepalive_time_ms", every), ("grpc.keepalive_timeout_ms", within),
+            ("grpc.http2.ping_timeout_ms", within), ("grpc.http2.max_pings_without_data", 0)]
 
 
 def _add_services(realm: Realm, server: grpc.aio.Server) -> None:

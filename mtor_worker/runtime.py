@@ -45,6 +45,10 @@ DEFAULT_HEARTBEAT_S = 1.0
 """Used when a Welcome carries no heartbeat interval."""
 MIN_HEARTBEAT_S = 0.05
 """Floor on the realm's interval, so a bad value cannot flood the stream."""
+CHANGE_CHECK_S = 0.5
+"""How often the worker looks for a change in what its heartbeat says (its own checks, nothing sent)."""
+VRAM_STEP_BYTES = 256 * 1024 * 1024
+"""Free device memory changes by less than this are not news: a GPU's jitter sends no heartbeats."""
 REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
                       grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT,
                       grpc.StatusCode.UNIMPLEMENTED})
@@ -180,6 +184,8 @@ class Worker:
         self._devices = devices or DeviceMonitor()
         self._running: dict[str, _Running] = {}
         self._draining = False
+        self._said: tuple | None = None  # the gist (_gist) of the last heartbeat sent, and when
+        self._said_at = float("-inf")
         self._forced = False
         self._cancelled_work = False
         self._stop = asyncio.Event()
@@ -475,9 +481,18 @@ class Worker:
                 log.warning("ignoring unexpected %s from the realm", which)
 
     async def _heartbeats(self, link: _Link, interval: float) -> None:
+        """A heartbeat as soon as what it says changes, and at least every `interval`: the realm pings the
+        connection itself, so an unchanged worker costs it one message per interval, not a stream of them."""
+        self._said = None
         while True:
-            link.send(worker_link_pb2.WorkerMessage(heartbeat=self._heartbeat()))
-            await asyncio.sleep(interval)
+            beat = self._heartbeat()
+            if _gist(beat) != self._said or time.monotonic() - self._said_at >= interval:
+                self._send_heartbeat(link, beat)
+            await asyncio.sleep(min(interval, CHANGE_CHECK_S))
+
+    def _send_heartbeat(self, link: _Link, beat: worker_link_pb2.Heartbeat) -> None:
+        link.send(worker_link_pb2.WorkerMessage(heartbeat=beat))
+        self._said, self._said_at = _gist(beat), time.monotonic()
 
     def _heartbeat(self) -> worker_link_pb2.Heartbeat:
         problems = []
@@ -495,7 +510,7 @@ class Worker:
     async def _drain_when_stopped(self, link: _Link) -> None:
         """On drain: announce it, wait for running work, flush and half-close."""
         await self._stop.wait()
-        link.send(worker_link_pb2.WorkerMessage(heartbeat=self._heartbeat()))
+        self._send_heartbeat(link, self._heartbeat())
         await self._idle.wait()
         link.close_writing()
         await link.writer
@@ -685,3 +700,10 @@ async def _announce(cfg: Config, worker: Worker) -> None:
     finally:
         if advertiser is not None:
             await advertiser.stop()
+
+
+def _gist(beat: worker_link_pb2.Heartbeat) -> tuple:
+    """What of a heartbeat the realm acts on; a change in it is sent at once (the running count is not: the realm
+    keeps that itself)."""
+    return (beat.healthy, beat.detail, beat.draining,
+            tuple((d.type, d.name, d.vram_total_bytes, d.vram_free_bytes // VRAM_STEP_BYTES) for d in beat.devices))

@@ -26,6 +26,7 @@ JOIN_TOKEN = "mtor_test-join-token"
 # (a realm takes them on its first start, workers present the join token).
 FAST = {
     "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": "0.2",
+    "MTOR_HEALTH_PEER_REPORT_INTERVAL_S": "0.2",
     "MTOR_WORKER_RECONNECT_MAX_S": "0.5",
     "HF_HUB_OFFLINE": "1",
     "MTOR_SYSOP_TOKEN": SYSOP_TOKEN,

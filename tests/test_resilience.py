@@ -40,7 +40,8 @@ def test_worker_killed_mid_intent_is_redispatched_with_exactly_one_result(cluste
 
 
 def test_frozen_worker_is_taken_out_after_missed_heartbeats(cluster):
-    realm = cluster.realm()
+    # pings that come too seldom to find it: missed heartbeats do (as for a worker whose event loop hangs)
+    realm = cluster.realm({"MTOR_HEALTH_KEEPALIVE_S": "60"})
     w1 = cluster.worker(realm, "w1", concurrency=1)
     with Client(realm.address) as client:
         events = client.submit(chat_request("!sleep 1 frozen"))

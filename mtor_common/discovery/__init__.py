@@ -27,9 +27,11 @@ REALM_TYPE = "_mtor._tcp.local."
 WORKER_TYPE = "_mtor-worker._tcp.local."
 TYPES = {REALM_TYPE: "realm", WORKER_TYPE: "worker"}
 RESOLVE_TIMEOUT_MS = 1500
-SETTLE_S = 0.3
+SETTLE_S = 1.2
 """After the first realm answers, how long a worker given no realm name listens for others before it
-chooses: responders answer a query within 20-120 ms (RFC 6762 section 6), so others have been heard."""
+chooses. A responder answers a query within 20-120 ms (RFC 6762 section 6), but one that multicast the
+record in the last second (a realm that has just announced itself, or answered another worker) waits
+a second more first (section 14; zeroconf does): 1.2 s from the first answer has heard them all."""
 
 
 class DiscoveryError(ValueError):

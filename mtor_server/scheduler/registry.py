@@ -164,7 +164,7 @@ class Registry:
     def _beat(self, executor: Executor, healthy: bool, detail: str) -> None:
         """A heartbeat, or a peer's report: it keeps the executor in, and (late or not) feeds its health."""
         now = time.monotonic()
-        late = now - executor.last_heartbeat > 1.5 * self.cfg.heartbeat_interval_s
+        late = now - executor.last_heartbeat > 1.5 * self._interval(executor)
         executor.last_heartbeat = now
         self._health_notice(executor, executor.health.heartbeat(healthy, late, now, self.cfg.readmit_after_s),
                             detail)
@@ -185,12 +185,18 @@ class Registry:
             self.notices.publish(f"{executor.label(capital=True)} readmitted", sysops_only=True)
             self.on_ready()
 
+    def _interval(self, executor: Executor) -> float:
+        """Longest time between two of its heartbeats (a peer realm's: its capacity reports)."""
+        if isinstance(executor, ConnectedWorker):
+            return self.cfg.heartbeat_interval_s
+        return self.cfg.peer_report_interval_s
+
     def sweep(self) -> None:
         """Take out every executor that missed its heartbeats."""
         now = time.monotonic()
-        limit = self.cfg.heartbeat_interval_s * self.cfg.missed_heartbeats
-        for executor in [e for e in self.all() if now - e.last_heartbeat > limit]:
-            self.lost(executor, f"missed {self.cfg.missed_heartbeats} heartbeats")
+        missed = self.cfg.missed_heartbeats
+        for executor in [e for e in self.all() if now - e.last_heartbeat > self._interval(e) * missed]:
+            self.lost(executor, f"missed {missed} heartbeats")
 
     # -------------------------------------------------- the sysop's hand --
 

@@ -22,6 +22,10 @@ log = logging.getLogger("mtor.worker_link")
 HELLO_TIMEOUT_S = 10.0
 REFUSED_HELLO_WAIT_S = 1.0
 """How long a worker refused for its join token is given to say its name (for the sysop's listing)."""
+HALF_CLOSE_GRACE_S = 0.2
+"""A stream whose worker stopped sending without a drain: this long for the call's own end (a broken or
+silent connection ends both ways at once, and says more) before the realm calls it a half-close."""
+CONNECTION_LOST = "its connection broke or stopped answering the realm's pings"
 
 
 async def _name_in(messages: AsyncIterator[worker_link_pb2.WorkerMessage], wait_s: float) -> str:
@@ -83,6 +87,9 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                     if message is None:
                         return
                     yield message
+        except asyncio.CancelledError:  # the call ended under the realm: gRPC closed the connection
+            self.registry.lost(worker, CONNECTION_LOST)
+            raise
         finally:
             reader.cancel()
             self.registry.lost(worker, "stream closed")
@@ -112,4 +119,8 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
         except Exception as e:  # the realm failed on what it sent: out it goes, the bug in the log
             log.exception("worker %s: the realm failed on one of its messages", worker.name)
             reason = f"the realm failed on one of its messages ({e.__class__.__name__})"
+        else:
+            if not worker.draining:  # a drain ends so; otherwise the call is likely ending too, and says why
+                await asyncio.sleep(HALF_CLOSE_GRACE_S)
+                reason = "it closed its stream without draining first"
         self.registry.lost(worker, reason)

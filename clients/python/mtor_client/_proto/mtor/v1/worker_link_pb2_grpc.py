@@ -49,10 +49,12 @@ class WorkerLinkServicer:
     def Connect(self, request_iterator, context):
         """The worker opens the stream and sends `hello` first; the realm answers
         `welcome` (or ends the stream with an error status naming the problem).
-        Then the worker sends a heartbeat every `heartbeat_interval_s` and the
-        outcome of every assignment; the realm sends assignments and cancels.
-        A stream that closes, or misses three heartbeats, takes the worker out
-        at once and its running intents go to other workers.
+        Then the worker sends a heartbeat whenever what it says changes, and at
+        least every `heartbeat_interval_s`, and the outcome of every assignment;
+        the realm sends assignments and cancels. The realm also pings the
+        connection (HTTP/2 PING, answered by the gRPC library itself). A stream
+        that closes, a ping left unanswered, or three missed heartbeats take the
+        worker out at once, and its running intents go to other workers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
