@@ -56,7 +56,8 @@ BENCH_ENV = {"MTOR_JOIN_TOKEN": "mtor_bench-join-token", "MTOR_SYSOP_TOKEN": SYS
              "MTOR_METRICS_LISTEN": "127.0.0.1:0", "MTOR_DISCOVERY_ADVERTISE": "0", "MTOR_DISCOVERY_WATCH": "0",
              "HF_HUB_OFFLINE": "1"}
 # inside the namespace only: announce and browse on loopback
-LAN_ENV = {"MTOR_DISCOVERY_ADVERTISE": "1", "MTOR_DISCOVERY_WATCH": "1", "MTOR_DISCOVERY_INTERFACES": "127.0.0.1"}
+LAN_ENV = {"MTOR_DISCOVERY_ADVERTISE": "1", "MTOR_DISCOVERY_WATCH": "1", "MTOR_DISCOVERY_INTERFACES": "127.0.0.1",
+           "MTOR_REALM_NAME": "lan-bench"}
 LAN_PATIENCE_S = 6.0
 """A LAN run whose worker has not got the intent by then is a miss (discovery did not find the realm)."""
 TARGET_ROUTABLE_S = 1.0
@@ -201,7 +202,7 @@ def lan_inside(args: argparse.Namespace) -> None:
         _, address = procs.realm(announced=True)
         result = {"any": start_to_routable(procs, address, args.lan_runs, "lan", patience=LAN_PATIENCE_S),
                   "named": start_to_routable(procs, address, args.lan_runs, "lannamed", patience=LAN_PATIENCE_S,
-                                             env={"MTOR_WORKER_REALM_NAME": "realm"})}
+                                             env={"MTOR_WORKER_REALM_NAME": "lan-bench"})}
     finally:
         procs.stop()
     print(json.dumps(result))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,6 +51,27 @@ def rss_kb(pid: int) -> int:
 def connected(address: str) -> int:
     with AdminClient(address, token=SYSOP) as admin:
         return len(admin.workers())
+
+
+def listed(address: str, name: str) -> bool:
+    with AdminClient(address, token=SYSOP) as admin:
+        return any(w.name == name for w in admin.workers())
+
+
+def out_at(log: Path, name: str) -> float:
+    """When the realm's log says the worker went out (its own clock, no polling in the figure)."""
+    m = re.search(rf"^(\S+ \S+),(\d+) WARNING mtor\.realm: worker {name} out: ", log.read_text(), re.M)
+    if m is None:
+        sys.exit(f"the realm's log does not say that {name} went out")
+    return time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
+
+
+def losses(log: Path) -> dict[str, int]:
+    """The realm's "worker X out: why" lines so far, counted by why: the fleet must not churn while measured."""
+    out: dict[str, int] = {}
+    for why in re.findall(r"WARNING mtor\.realm: worker \S+ out: (.*)", log.read_text(errors="replace")):
+        out[why] = out.get(why, 0) + 1
+    return out
 
 
 def wait_for(what: str, test, timeout_s: float) -> float:
@@ -96,6 +118,8 @@ def main() -> None:
     parser.add_argument("--per-process", type=int, default=2500, help="simulated workers per fleet process")
     parser.add_argument("--heartbeat-s", type=float, default=HEALTH.heartbeat_interval_s,
                         help=f"the realm's health.heartbeat_interval_s (its default: {HEALTH.heartbeat_interval_s:g})")
+    parser.add_argument("--keepalive-s", type=float, default=HEALTH.keepalive_s,
+                        help=f"the realm's health.keepalive_s (its default: {HEALTH.keepalive_s:g})")
     parser.add_argument("--per-connection", type=int, default=1,
                         help="simulated workers per HTTP/2 connection (real workers have one each)")
     args = parser.parse_args()
@@ -105,7 +129,8 @@ def main() -> None:
         root = Path(tmp)
         realm, address = spawn(["-m", "mtor_server.cli", "realm", "--listen", "127.0.0.1:0", "--data-dir",
                                 str(root / "realm")], root / "realm.log",
-                               {**REALM_ENV, "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": str(args.heartbeat_s)})
+                               {**REALM_ENV, "MTOR_HEALTH_HEARTBEAT_INTERVAL_S": str(args.heartbeat_s),
+                                "MTOR_HEALTH_KEEPALIVE_S": str(args.keepalive_s)})
         probe = subprocess.Popen(
             [sys.executable, "-m", "mtor_server.cli", "worker", "--realm", address, "--name", "probe",
              "--backend", "echo", "--data-dir", str(root / "probe")],
@@ -119,15 +144,20 @@ def main() -> None:
                 fleet = start_fleet(root, address, size, max(1, -(-size // args.per_process)), args.per_connection)
                 wait_for(f"{size} workers", lambda: connected(address) == size + 1, 300)
                 time.sleep(2)
+                before = losses(root / "realm.log")
                 kb = rss_kb(realm.pid)
                 c0, t0 = cpu_s(realm.pid), time.monotonic()
                 time.sleep(args.idle_s)
                 cores = (cpu_s(realm.pid) - c0) / (time.monotonic() - t0)
                 lat = asyncio.run(intent_latency(address, args.requests))
-                rows.append((size, (kb - base_kb) / size, cores, pct(lat, 50) * 1e3, pct(lat, 99) * 1e3))
+                after = losses(root / "realm.log")
+                dropped = {why: n - before.get(why, 0) for why, n in after.items() if n > before.get(why, 0)}
+                rows.append((size, (kb - base_kb) / size, cores, pct(lat, 50) * 1e3, pct(lat, 99) * 1e3, dropped))
                 if size == sizes[-1]:
+                    stopped_at = time.time()
                     probe.send_signal(signal.SIGSTOP)  # frozen: its connection stays open, it says nothing
-                    detect = wait_for("the frozen worker taken out", lambda: connected(address) == size, 30)
+                    wait_for("the frozen worker taken out", lambda: not listed(address, "probe"), 30)
+                    detect = out_at(root / "realm.log", "probe") - stopped_at
                     probe.send_signal(signal.SIGCONT)
                 for proc in fleet:
                     proc.kill()
@@ -138,12 +168,15 @@ def main() -> None:
                 proc.kill()
                 proc.wait()
     print(f"loopback, {os.cpu_count()} CPUs; fleet simulated by bench/fleet.py, {args.per_connection} worker(s) "
-          f"per connection; heartbeats every {args.heartbeat_s:g} s, keepalive pings every {HEALTH.keepalive_s:g} s "
+          f"per connection; heartbeats every {args.heartbeat_s:g} s, keepalive pings every {args.keepalive_s:g} s "
           f"(timeout {HEALTH.keepalive_timeout_s:g} s); {args.requests} sequential no-op chat intents per size")
     ratio = f"p50 / p50 at {sizes[0]}"
-    print(f"{'workers':>8} {'KB/worker':>10} {'idle CPU':>9} {'p50 ms':>8} {'p99 ms':>8} {ratio:>16}")
-    for size, kb, cores, p50, p99 in rows:
-        print(f"{size:8} {kb:10.1f} {cores:8.2f}c {p50:8.3f} {p99:8.3f} {p50 / rows[0][3]:15.2f}x")
+    print(f"{'workers':>8} {'KB/worker':>10} {'idle CPU':>9} {'p50 ms':>8} {'p99 ms':>8} {ratio:>16} {'dropped':>8}")
+    for size, kb, cores, p50, p99, dropped in rows:
+        print(f"{size:8} {kb:10.1f} {cores:8.2f}c {p50:8.3f} {p99:8.3f} {p50 / rows[0][3]:15.2f}x "
+              f"{sum(dropped.values()):8}" + (f"  ({'; '.join(f'{n}: {why}' for why, n in dropped.items())})"
+                                              if dropped else ""))
+    print("dropped: fleet workers the realm took out while idle CPU and dispatch were measured (0: no churn)")
     largest = rows[-1]
     detected = "met" if detect <= TARGETS["detect_s"] else "NOT met"
     print(f"frozen worker taken out {detect:.2f} s after SIGSTOP, with {largest[0]} others connected")

@@ -84,7 +84,7 @@ class HealthSection:
     keepalive_timeout_s: float = _opt(0.8, "A connection whose ping is not answered within this many seconds is "
                                       "closed: a worker that froze or lost power is out within keepalive_s + "
                                       "keepalive_timeout_s.")
-    heartbeat_interval_s: float = _opt(5.0, "How often a worker reports its health when nothing in it changed (a "
+    heartbeat_interval_s: float = _opt(15.0, "How often a worker reports its health when nothing in it changed (a "
                                        "change is reported at once), in seconds.")
     missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out: one whose connection "
                                   "still answers pings but whose program stopped (a hung event loop) goes this "

@@ -184,7 +184,7 @@ class Worker:
         self._devices = devices or DeviceMonitor()
         self._running: dict[str, _Running] = {}
         self._draining = False
-        self._said: tuple | None = None  # the gist (_gist) of the last heartbeat sent, and when
+        self._said: tuple | None = None  # the gist (heartbeat_gist) of the last heartbeat sent, and when
         self._said_at = float("-inf")
         self._forced = False
         self._cancelled_work = False
@@ -486,13 +486,13 @@ class Worker:
         self._said = None
         while True:
             beat = self._heartbeat()
-            if _gist(beat) != self._said or time.monotonic() - self._said_at >= interval:
+            if heartbeat_gist(beat) != self._said or time.monotonic() - self._said_at >= interval:
                 self._send_heartbeat(link, beat)
             await asyncio.sleep(min(interval, CHANGE_CHECK_S))
 
     def _send_heartbeat(self, link: _Link, beat: worker_link_pb2.Heartbeat) -> None:
         link.send(worker_link_pb2.WorkerMessage(heartbeat=beat))
-        self._said, self._said_at = _gist(beat), time.monotonic()
+        self._said, self._said_at = heartbeat_gist(beat), time.monotonic()
 
     def _heartbeat(self) -> worker_link_pb2.Heartbeat:
         problems = []
@@ -702,7 +702,7 @@ async def _announce(cfg: Config, worker: Worker) -> None:
             await advertiser.stop()
 
 
-def _gist(beat: worker_link_pb2.Heartbeat) -> tuple:
+def heartbeat_gist(beat: worker_link_pb2.Heartbeat) -> tuple:
     """What of a heartbeat the realm acts on; a change in it is sent at once (the running count is not: the realm
     keeps that itself)."""
     return (beat.healthy, beat.detail, beat.draining,

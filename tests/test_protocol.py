@@ -9,7 +9,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-from harness import JOIN_TOKEN, SYSOP_TOKEN
+from harness import JOIN_TOKEN, SYSOP_TOKEN, wait_until
 from mtor_client._proto.mtor.v1 import intent_pb2, intents_pb2, intents_pb2_grpc, worker_link_pb2, worker_link_pb2_grpc
 
 SERVICES = {"mtor.v1.Intents", "mtor.v1.WorkerLink", "mtor.v1.RealmInfo", "grpc.health.v1.Health",
@@ -207,6 +207,38 @@ def test_a_worker_failing_an_intent_with_no_failure_code_fails_it_as_internal(cl
         finally:
             stopped.set()
             to_realm.put(None)
+
+
+@pytest.mark.parametrize("drained", [False, True])
+def test_a_worker_that_stops_sending_is_out_with_the_reason(cluster, drained):
+    """A raw WorkerLink stream half-closed: after a drain, the worker left; without one, the realm says so (not
+    that the connection broke, which is what a stream cut under it says)."""
+    realm = cluster.realm()
+    hello = worker_link_pb2.WorkerMessage(hello=worker_link_pb2.WorkerHello(
+        name="quits", capabilities=[worker_link_pb2.Capability(kind=intent_pb2.KIND_CHAT)], max_concurrency=1,
+        protocol=1))
+    to_realm: queue.Queue[worker_link_pb2.WorkerMessage | None] = queue.Queue()
+    to_realm.put(hello)
+
+    def messages():
+        while (message := to_realm.get()) is not None:
+            yield message
+
+    with grpc.insecure_channel(realm.address) as channel:
+        link = worker_link_pb2_grpc.WorkerLinkStub(channel).Connect(
+            messages(), timeout=30, metadata=[("authorization", f"Bearer {JOIN_TOKEN}")])
+        assert next(link).HasField("welcome")
+        assert realm.workers() == 1
+        if drained:
+            to_realm.put(worker_link_pb2.WorkerMessage(heartbeat=worker_link_pb2.Heartbeat(healthy=True,
+                                                                                          draining=True)))
+        to_realm.put(None)  # half-close: the realm's side of the stream stays open
+        wait_until(lambda: realm.workers() == 0, 10.0, what="the worker to be out")
+    log = realm.proc.output()
+    if drained:
+        assert "worker quits left after draining" in log, log
+    else:
+        assert "worker quits out: it closed its stream without draining first" in log, log
 
 
 def test_assignments_and_updates_ready_together_travel_as_one_message_each_way(cluster):

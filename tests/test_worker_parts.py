@@ -223,3 +223,21 @@ def test_consecutive_messages_are_coalesced_and_the_rest_keep_their_place():
     assert list(coalesced(messages, item, pack)) == ["h", "1+2+3", "h", "u4", "c", "5+6", None]
     assert list(coalesced([], item, pack)) == []
     assert list(coalesced(["u1"], item, pack)) == ["u1"]  # a run of one is left as it was
+
+
+def test_a_heartbeat_is_news_when_what_the_realm_acts_on_changes() -> None:
+    from mtor_client._proto.mtor.v1 import worker_link_pb2 as wl
+
+    from mtor_worker.runtime import VRAM_STEP_BYTES, heartbeat_gist
+
+    def beat(running: int = 0, healthy: bool = True, draining: bool = False, free: int = 8 * VRAM_STEP_BYTES,
+             detail: str = "") -> wl.Heartbeat:
+        gpu = wl.Device(type="cuda", name="gpu0", vram_total_bytes=16 * VRAM_STEP_BYTES, vram_free_bytes=free)
+        return wl.Heartbeat(running=running, healthy=healthy, draining=draining, devices=[gpu], detail=detail)
+
+    base = heartbeat_gist(beat())
+    assert heartbeat_gist(beat(running=3)) == base  # the realm counts running assignments itself
+    assert heartbeat_gist(beat(free=8 * VRAM_STEP_BYTES + 1000)) == base  # a GPU's jitter is not news
+    assert heartbeat_gist(beat(free=5 * VRAM_STEP_BYTES)) != base  # a model loaded is
+    assert heartbeat_gist(beat(healthy=False, detail="llama: model gone")) != base
+    assert heartbeat_gist(beat(draining=True)) != base

@@ -38,6 +38,7 @@ class Registry:
         """The workers ready for work, ranked (what BestWorker picks from)."""
         self._peers: dict[str, PeerExecutor] = {}
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
+        self._next_worker_sweep = 0.0
         self.on_ready: Callable[[], None] = lambda: None
         """Called when an executor may take work it could not before (the dispatcher dispatches)."""
         self.on_lost: Callable[[Executor, str], None] = lambda executor, reason: None
@@ -192,10 +193,17 @@ class Registry:
         return self.cfg.peer_report_interval_s
 
     def sweep(self) -> None:
-        """Take out every executor that missed its heartbeats."""
+        """Take out every executor that missed its heartbeats: the few peers at every call, the workers (thousands,
+        at a longer interval) once per half of theirs."""
         now = time.monotonic()
         missed = self.cfg.missed_heartbeats
-        for executor in [e for e in self.all() if now - e.last_heartbeat > self._interval(e) * missed]:
+        peer_limit = now - self.cfg.peer_report_interval_s * missed
+        late: list[Executor] = [p for p in self._peers.values() if p.last_heartbeat < peer_limit]
+        if now >= self._next_worker_sweep:
+            self._next_worker_sweep = now + self.cfg.heartbeat_interval_s / 2
+            worker_limit = now - self.cfg.heartbeat_interval_s * missed
+            late += [w for w in self._workers.values() if w.last_heartbeat < worker_limit]
+        for executor in late:
             self.lost(executor, f"missed {missed} heartbeats")
 
     # -------------------------------------------------- the sysop's hand --
