@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 import grpc
 
 from mtor_server.errors import RealmError
-from mtor_server.store import Store
+from mtor_server.store import Schema, Store
 
-SCHEMA = """
+SCHEMA = Schema("peers", ("""
 CREATE TABLE IF NOT EXISTS peers (
     name        TEXT PRIMARY KEY,       -- as this realm's sysop calls it
     address     TEXT NOT NULL DEFAULT '',  -- where this realm calls it; '': where discovery shows it
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS peers (
     kinds       TEXT NOT NULL DEFAULT '',  -- kinds accepted from it, comma-separated; '': all
     created_at  REAL NOT NULL              -- unix seconds
 );
-"""
+""",))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

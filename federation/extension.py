@@ -9,13 +9,14 @@ from mtor_client import TLS
 from mtor_client._proto.mtor.v1 import federation_pb2_grpc, peers_pb2_grpc
 
 from mtor_server.realm import Realm
+from mtor_server.store import Schema
 
 from .admin import PeersService
 from .hub import SCHEMAS, Federation
 
 
 class FederationExtension:
-    schemas: Sequence[str] = SCHEMAS
+    schemas: Sequence[Schema] = SCHEMAS
 
     async def open(self, realm: Realm, tls: TLS | None) -> "OpenFederation":
         return OpenFederation(realm, await Federation.open(realm, tls))

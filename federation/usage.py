@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mtor_server.scheduler.route import PEER_USER_PREFIX
-from mtor_server.store import Store
+from mtor_server.store import Schema, Store
 
-SCHEMA = """
+SCHEMA = Schema("federation_usage", ("""
 CREATE TABLE IF NOT EXISTS forwarded (
     attempt       TEXT PRIMARY KEY,     -- this realm's assignment id: intent id / attempt
     intent_id     TEXT NOT NULL,        -- this realm's id of the intent
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS forwarded (
     finished_at   REAL NOT NULL         -- unix seconds
 );
 CREATE INDEX IF NOT EXISTS forwarded_peer ON forwarded(peer, finished_at);
-"""
+""",))
 
 
 @dataclass(frozen=True)

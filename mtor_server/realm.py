@@ -36,7 +36,7 @@ from .scheduler.pools import SCHEMA as POOL_SCHEMA
 from .scheduler.pools import Pools
 from .scheduler.registry import Registry
 from .scheduler.strategies import BestPeer, BestWorker, PoolMember
-from .store import Store, log_failure
+from .store import Schema, Store, log_failure
 
 DB_FILE = "mtor.db"
 
@@ -73,7 +73,7 @@ class Realm:
         self._housekeeping: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, cfg: Config, data_dir: Path, schemas: Iterable[str] = (),
+    async def open(cls, cfg: Config, data_dir: Path, schemas: Iterable[Schema] = (),
                    network: NetworkView | None = None) -> "Realm":
         """`schemas`: the tables of the parts around the realm (the federation's); `network`: what the realm
         watches of the local network (Admin ListNetwork), none by default."""

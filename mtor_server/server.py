@@ -44,6 +44,7 @@ from .services.health_service import HealthService
 from .services.intents import IntentsService
 from .services.realm_info import RealmInfoService
 from .services.worker_link import WorkerLinkService
+from .store import Schema
 
 log = logging.getLogger("mtor.server")
 
@@ -62,7 +63,7 @@ class Extension(Protocol):
     """A part that plugs into the realm from a layer above it (federation): the core never imports it, the
     command line hands it over."""
 
-    schemas: Sequence[str]
+    schemas: Sequence[Schema]
     """The store tables it keeps, created with the realm's own."""
 
     async def open(self, realm: Realm, tls: TLS | None) -> "OpenExtension": ...

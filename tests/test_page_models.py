@@ -196,9 +196,10 @@ def test_asking_aloud_transcribes_answers_and_plays_the_answer(stack, tmp_path):
         screenshot(page, "voice-converse")
 
 
-TRIES = 2
+TRIES = 3
 """Whisper tiny.en, fed live audio by a loaded machine, has misheard "France" as "friends" (seen once in several
-dozen runs): the page did its part then, so the question is asked once more before the test fails."""
+dozen runs, and twice in a row once, in a fresh clone's CI run): the page did its part then, so the question is
+asked again before the test fails."""
 
 
 def test_the_voice_mode_hands_free_end_to_end(stack, tmp_path):

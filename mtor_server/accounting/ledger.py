@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..store import Statement, Store
+from ..store import Schema, Statement, Store
 
-SCHEMA = """
+SCHEMA = Schema("ledger", ("""
 CREATE TABLE IF NOT EXISTS ledger (
     intent_id     TEXT PRIMARY KEY,
     user          TEXT NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     finished_at   REAL NOT NULL         -- unix seconds
 );
 CREATE INDEX IF NOT EXISTS ledger_user_finished ON ledger(user, finished_at);
-"""
+""",))
 
 
 @dataclass(frozen=True)

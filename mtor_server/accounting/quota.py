@@ -13,16 +13,16 @@ import grpc
 from mtor_common.config import QuotasSection
 
 from ..errors import RealmError
-from ..store import Store
+from ..store import Schema, Store
 from .ledger import Ledger
 
-SCHEMA = """
+SCHEMA = Schema("quotas", ("""
 CREATE TABLE IF NOT EXISTS quotas (
     user                 TEXT PRIMARY KEY,
     requests_per_minute  INTEGER,       -- NULL: the realm's default; 0: no limit
     budget               REAL           -- NULL: the realm's default; 0: no limit
 );
-"""
+""",))
 WINDOW_S = 60.0
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ..store import Store
+from ..store import Schema, Store
 
-SCHEMA = """
+SCHEMA = Schema("audit", ("""
 CREATE TABLE IF NOT EXISTS audit (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     time    REAL NOT NULL,              -- unix seconds
@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS audit (
     target  TEXT NOT NULL DEFAULT '',
     detail  TEXT NOT NULL DEFAULT ''
 );
-"""
+""",))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from mtor_common.address import host_of, is_loopback
 from mtor_common.config import Config, ConfigError
 
 from ..errors import RealmError
-from ..store import IntegrityError, Store
+from ..store import IntegrityError, Schema, Store
 from .tokens import bearer, new_token, token_hash, token_prefix
 
 log = logging.getLogger("mtor.auth")
@@ -36,7 +36,7 @@ MAX_TTL_S = 100 * 365.25 * 86400
 """The longest life a token may be given."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
-SCHEMA = """
+SCHEMA = Schema("accounts", ("""
 CREATE TABLE IF NOT EXISTS users (
     name        TEXT PRIMARY KEY,
     role        TEXT NOT NULL,          -- user | sysop
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at  REAL,                   -- unix seconds; NULL: never
     revoked_at  REAL
 );
-"""
+""",))
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,15 @@ from mtor_client._proto.mtor.v1 import admin_pb2, intent_pb2
 from mtor_client.kinds import WORKER_KINDS, name_of
 
 from ..errors import RealmError, invalid
-from ..store import Store
+from ..store import Schema, Store
 from .workers import ConnectedWorker
 
-SCHEMA = """
+SCHEMA = Schema("pools", ("""
 CREATE TABLE IF NOT EXISTS pools (
     name  TEXT PRIMARY KEY,
     pool  BLOB NOT NULL                 -- serialized mtor.v1.Pool
 );
-"""
+""",))
 PREFIX = "$"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # the original's rule for `auto`

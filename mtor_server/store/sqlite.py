@@ -26,9 +26,11 @@ from typing import Any, Sequence
 
 import aiosqlite
 
+from .schema import VERSIONS_TABLE, Schema, SchemaTooNew, pending
+
 log = logging.getLogger("mtor.store")
 
-SCHEMA = """
+SCHEMA = Schema("intents", ("""
 CREATE TABLE IF NOT EXISTS intents (
     id            TEXT PRIMARY KEY,
     user          TEXT NOT NULL,
@@ -52,7 +54,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS intents_request_id ON intents(user, request_id
 CREATE INDEX IF NOT EXISTS intents_unfinished ON intents(state) WHERE finished_at IS NULL;
 CREATE INDEX IF NOT EXISTS intents_finished_at ON intents(finished_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+""",))
 
 _INSERT = ("INSERT INTO intents (id, user, request_id, kind, model, request, state, created_at, deadline) "
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -101,6 +103,22 @@ async def _checkpoint(db: aiosqlite.Connection) -> None:
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error:
         pass
+
+
+async def _migrate(db: aiosqlite.Connection, schemas: Sequence[Schema]) -> None:
+    """Run the migrations the database lacks, each with its new version in one transaction (SQLite's DDL is
+    transactional: a migration that fails leaves the version it found)."""
+    async with db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'intents'") as cur:
+        existing = (await cur.fetchone())[0] > 0  # type: ignore[index]
+    await db.execute(VERSIONS_TABLE)
+    async with db.execute("SELECT part, version FROM schema_versions") as cur:
+        stored = {part: version async for part, version in cur}
+    for schema, version in pending(schemas, stored):
+        await db.executescript(f"BEGIN;\n{schema.migrations[version - 1]}\n"
+                               f"INSERT OR REPLACE INTO schema_versions (part, version) "
+                               f"VALUES ('{schema.part}', {version});\nCOMMIT;")
+        if existing:
+            log.info("store: %s upgraded to schema version %d", schema.part, version)
 
 
 def log_failure(future: asyncio.Future[None]) -> None:
@@ -164,9 +182,9 @@ class Store:
         """Why the last commit failed; empty while writes succeed."""
 
     @classmethod
-    async def open(cls, path: Path, schemas: Sequence[str] = ()) -> "Store":
-        """Open (creating) the database; `schemas` are the other tables' CREATE statements. StoreError if it
-        cannot be opened, with nothing left running."""
+    async def open(cls, path: Path, schemas: Sequence[Schema] = ()) -> "Store":
+        """Open (creating) the database, and bring its tables and the other parts' (`schemas`) to the versions
+        this realm knows. StoreError if it cannot be opened, or holds a newer schema; nothing is left running."""
         try:
             db = await aiosqlite.connect(path, isolation_level=None)  # autocommit; batches BEGIN themselves
         except sqlite3.Error as e:
@@ -175,12 +193,14 @@ class Store:
             for pragma in _PRAGMAS:
                 await db.execute(pragma)
             await _checkpoint(db)  # what a full disk left in the WAL
-            for schema in (SCHEMA, *schemas):
-                await db.executescript(schema)
+            await _migrate(db, (SCHEMA, *schemas))
         except BaseException as e:
             await db.close()  # its thread would keep the process alive
             if isinstance(e, sqlite3.Error):
                 raise _failure(path, e) from None
+            if isinstance(e, SchemaTooNew):
+                raise StoreError(f"{path} was written by a newer release of MTOR ({e}); run that release, or "
+                                 "a copy of the data dir from before it") from None
             raise
         return cls(db, path)
 
