@@ -85,7 +85,8 @@ class HealthSection:
                                       "closed: a worker that froze or lost power is out within keepalive_s + "
                                       "keepalive_timeout_s.")
     heartbeat_interval_s: float = _opt(15.0, "How often a worker reports its health when nothing in it changed (a "
-                                       "change is reported at once), in seconds.")
+                                       "change is reported at once; an unhealthy worker says so every second, "
+                                       "and each time loses health points), in seconds.")
     missed_heartbeats: int = _opt(3, "Heartbeats a worker may miss before it is taken out: one whose connection "
                                   "still answers pings but whose program stopped (a hung event loop) goes this "
                                   "many to this many + 0.5 intervals after its last heartbeat.")

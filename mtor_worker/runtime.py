@@ -49,6 +49,9 @@ CHANGE_CHECK_S = 0.5
 """How often the worker looks for a change in what its heartbeat says (its own checks, nothing sent)."""
 VRAM_STEP_BYTES = 256 * 1024 * 1024
 """Free device memory changes by less than this are not news: a GPU's jitter sends no heartbeats."""
+UNHEALTHY_EVERY_S = 1.0
+"""While its backends fail their checks, a worker says so this often: each unhealthy heartbeat costs it health
+points, so a broken worker is blacklisted in seconds, not after as many of the realm's long intervals."""
 REFUSALS = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
                       grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT,
                       grpc.StatusCode.UNIMPLEMENTED})
@@ -486,7 +489,7 @@ class Worker:
         self._said = None
         while True:
             beat = self._heartbeat()
-            if heartbeat_gist(beat) != self._said or time.monotonic() - self._said_at >= interval:
+            if heartbeat_due(beat, self._said, time.monotonic() - self._said_at, interval):
                 self._send_heartbeat(link, beat)
             await asyncio.sleep(min(interval, CHANGE_CHECK_S))
 
@@ -700,6 +703,13 @@ async def _announce(cfg: Config, worker: Worker) -> None:
     finally:
         if advertiser is not None:
             await advertiser.stop()
+
+
+def heartbeat_due(beat: worker_link_pb2.Heartbeat, said: tuple | None, since_s: float, interval: float) -> bool:
+    """Whether `beat` goes out now: news (its gist differs from the last one said), or the interval is over (a
+    shorter one while unhealthy)."""
+    every = interval if beat.healthy else min(interval, UNHEALTHY_EVERY_S)
+    return heartbeat_gist(beat) != said or since_s >= every
 
 
 def heartbeat_gist(beat: worker_link_pb2.Heartbeat) -> tuple:

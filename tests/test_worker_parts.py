@@ -241,3 +241,17 @@ def test_a_heartbeat_is_news_when_what_the_realm_acts_on_changes() -> None:
     assert heartbeat_gist(beat(free=5 * VRAM_STEP_BYTES)) != base  # a model loaded is
     assert heartbeat_gist(beat(healthy=False, detail="llama: model gone")) != base
     assert heartbeat_gist(beat(draining=True)) != base
+
+
+def test_a_heartbeat_goes_out_on_news_or_when_due_and_more_often_while_unhealthy() -> None:
+    from mtor_client._proto.mtor.v1 import worker_link_pb2 as wl
+
+    from mtor_worker.runtime import UNHEALTHY_EVERY_S, heartbeat_due, heartbeat_gist
+
+    well, ill = wl.Heartbeat(healthy=True), wl.Heartbeat(healthy=False, detail="upstream unreachable")
+    assert heartbeat_due(well, None, 0.0, 15.0)  # the first of a connection
+    assert not heartbeat_due(well, heartbeat_gist(well), 14.0, 15.0)
+    assert heartbeat_due(well, heartbeat_gist(well), 15.0, 15.0)
+    assert heartbeat_due(ill, heartbeat_gist(well), 0.1, 15.0)  # falling ill is news
+    assert not heartbeat_due(ill, heartbeat_gist(ill), UNHEALTHY_EVERY_S / 2, 15.0)
+    assert heartbeat_due(ill, heartbeat_gist(ill), UNHEALTHY_EVERY_S, 15.0)  # and said again soon, while it lasts
