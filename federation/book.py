@@ -14,6 +14,7 @@ import grpc
 
 from mtor_server.errors import RealmError
 from mtor_server.store import Schema, Store
+from mtor_server.store.sql import upsert
 
 SCHEMA = Schema("peers", ("""
 CREATE TABLE IF NOT EXISTS peers (
@@ -26,6 +27,7 @@ CREATE TABLE IF NOT EXISTS peers (
     created_at  REAL NOT NULL              -- unix seconds
 );
 """,))
+_WRITE = upsert("peers", ("name", "address", "token", "realm_id", "kinds", "created_at"), key=("name",))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -83,8 +85,7 @@ class PeerBook:
                              "made for this realm (mtor admin peer add ... --peer-token); with the token and no "
                              "address, this realm calls it where the local network shows it")
         peer = Peer(name, address, token, old.realm_id if old else "", kinds, old.created_at if old else time.time())
-        await self.store.write("INSERT OR REPLACE INTO peers (name, address, token, realm_id, kinds, created_at) "
-                               "VALUES (?, ?, ?, ?, ?, ?)", (name, address, token, peer.realm_id,
+        await self.store.write(_WRITE, (name, address, token, peer.realm_id,
                                                              ",".join(sorted(kinds)), peer.created_at))
         self._peers[name] = peer
         return peer, old is None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mtor_server.scheduler.route import PEER_USER_PREFIX
 from mtor_server.store import Schema, Store
+from mtor_server.store.sql import upsert
 
 SCHEMA = Schema("federation_usage", ("""
 CREATE TABLE IF NOT EXISTS forwarded (
@@ -38,6 +39,8 @@ class PeerUsage:
     served_for_them: Totals
     served_for_us: Totals
 
+_RECORD = upsert("forwarded", ("attempt", "intent_id", "peer", "peer_intent", "outcome", "processing_s", "cost",
+                               "finished_at"), key=("attempt",))
 
 class UsageBook:
     def __init__(self, store: Store, succeeded_state: int) -> None:
@@ -46,19 +49,20 @@ class UsageBook:
 
     def record(self, attempt: str, intent_id: str, peer: str, peer_intent: str, outcome: int, processing_s: float,
                cost: float, finished_at: float):
-        return self.store.write("INSERT OR REPLACE INTO forwarded VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                (attempt, intent_id, peer, peer_intent, outcome, processing_s, cost, finished_at))
+        return self.store.write(_RECORD, (attempt, intent_id, peer, peer_intent, outcome, processing_s, cost,
+                                          finished_at))
 
     async def usage(self, since: float = 0.0) -> list[PeerUsage]:
         """Per peer with usage either way, sorted by name."""
-        rows = await self.store.fetchall("SELECT peer, COUNT(*), SUM(outcome = ?), SUM(processing_s), SUM(cost) "
-                                         "FROM forwarded WHERE finished_at >= ? GROUP BY peer",
+        rows = await self.store.fetchall("SELECT peer, COUNT(*), COUNT(*) FILTER (WHERE outcome = ?), "
+                                         "SUM(processing_s), SUM(cost) FROM forwarded WHERE finished_at >= ? "
+                                         "GROUP BY peer",
                                          (self._succeeded, since))
         for_us = {peer: Totals(n, ok or 0, busy or 0.0, cost or 0.0) for peer, n, ok, busy, cost in rows}
         for_them: dict[str, Totals] = {}
         for user, n, ok, busy, cost in await self.store.fetchall(
-                "SELECT user, COUNT(*), SUM(outcome = ?), SUM(processing_s), SUM(cost) FROM ledger "
-                "WHERE substr(user, 1, ?) = ? AND finished_at >= ? GROUP BY user",
+                'SELECT "user", COUNT(*), COUNT(*) FILTER (WHERE outcome = ?), SUM(processing_s), SUM(cost) '
+                'FROM ledger WHERE substr("user", 1, ?) = ? AND finished_at >= ? GROUP BY "user"',
                 (self._succeeded, len(PEER_USER_PREFIX), PEER_USER_PREFIX, since)):
             for_them[user.removeprefix(PEER_USER_PREFIX)] = Totals(n, ok or 0, busy or 0.0, cost or 0.0)
         return [PeerUsage(name, for_them.get(name, Totals()), for_us.get(name, Totals()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store import Schema, Statement, Store
+from ..store.sql import upsert
 
 SCHEMA = Schema("ledger", ("""
 CREATE TABLE IF NOT EXISTS ledger (
@@ -50,8 +51,11 @@ class KindTotals:
     mean_service_s: float
 
 
-_TOTALS = ("SELECT kind, COUNT(*), SUM(outcome = ?), SUM(processing_s), SUM(queue_wait_s), SUM(cost), "
-           "AVG(CASE WHEN outcome = ? THEN processing_s END) FROM ledger {where} GROUP BY kind ORDER BY kind")
+_WRITE = upsert("ledger", ("intent_id", "user", "kind", "model", "worker", "realm", "queue_wait_s", "processing_s",
+                          "cost", "outcome", "finished_at"), key=("intent_id",))
+_TOTALS = ("SELECT kind, COUNT(*), COUNT(*) FILTER (WHERE outcome = ?), SUM(processing_s), SUM(queue_wait_s), "
+           "SUM(cost), AVG(CASE WHEN outcome = ? THEN processing_s END) FROM ledger {where} "
+           "GROUP BY kind ORDER BY kind")
 
 
 class Ledger:
@@ -62,22 +66,21 @@ class Ledger:
     @staticmethod
     def statement(row: LedgerRow) -> Statement:
         """The row's write, for a transaction with the intent's outcome (both commit, or neither)."""
-        # OR REPLACE: an intent finished again after a restart lost its first outcome's send keeps one row
-        return ("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.intent_id, row.user, row.kind, row.model, row.worker, row.realm, row.queue_wait_s,
-                 row.processing_s, row.cost, row.outcome, row.finished_at))
+        # an upsert: an intent finished again after a restart lost its first outcome's send keeps one row
+        return (_WRITE, (row.intent_id, row.user, row.kind, row.model, row.worker, row.realm, row.queue_wait_s,
+                         row.processing_s, row.cost, row.outcome, row.finished_at))
 
     async def totals(self, user: str | None = None) -> list[KindTotals]:
         """Per kind: of one user, or (None) of everyone."""
-        where, params = ("WHERE user = ?", (user,)) if user is not None else ("", ())
+        where, params = ('WHERE "user" = ?', (user,)) if user is not None else ("", ())
         rows = await self.store.fetchall(_TOTALS.format(where=where), (self._succeeded, self._succeeded, *params))
         return [KindTotals(kind, n, ok or 0, busy or 0.0, waited or 0.0, cost or 0.0, mean or 0.0)
                 for kind, n, ok, busy, waited, cost, mean in rows]
 
     async def users(self) -> list[str]:
-        return [row[0] for row in await self.store.fetchall("SELECT DISTINCT user FROM ledger ORDER BY user")]
+        return [row[0] for row in await self.store.fetchall('SELECT DISTINCT "user" FROM ledger ORDER BY "user"')]
 
     async def spent_since(self, since: float) -> dict[str, float]:
-        rows = await self.store.fetchall("SELECT user, SUM(cost) FROM ledger WHERE finished_at >= ? GROUP BY user",
+        rows = await self.store.fetchall('SELECT "user", SUM(cost) FROM ledger WHERE finished_at >= ? GROUP BY "user"',
                                          (since,))
         return {user: cost or 0.0 for user, cost in rows}

@@ -6,6 +6,7 @@ import contextlib
 from typing import Iterator
 
 from ..store import Store, log_failure
+from ..store.sql import META_WRITE
 
 
 class Presence:
@@ -29,8 +30,7 @@ class Presence:
         self._open[user] += 1
         if self.now > self.most:
             self.most = self.now
-            log_failure(self.store.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('most_users_connected', ?)",
-                                         (str(self.most),)))
+            log_failure(self.store.write(META_WRITE, ("most_users_connected", str(self.most))))
         try:
             yield
         finally:

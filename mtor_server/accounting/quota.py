@@ -14,6 +14,7 @@ from mtor_common.config import QuotasSection
 
 from ..errors import RealmError
 from ..store import Schema, Store
+from ..store.sql import upsert
 from .ledger import Ledger
 
 SCHEMA = Schema("quotas", ("""
@@ -54,7 +55,7 @@ class Quotas:
     @classmethod
     async def open(cls, cfg: QuotasSection, store: Store, ledger: Ledger) -> "Quotas":
         quotas = cls(cfg, store)
-        for user, rpm, budget in await store.fetchall("SELECT user, requests_per_minute, budget FROM quotas"):
+        for user, rpm, budget in await store.fetchall('SELECT "user", requests_per_minute, budget FROM quotas'):
             quotas._overrides[user] = (rpm, budget)
         quotas._period = quotas._period_of(time.time())
         quotas._spent = await ledger.spent_since(quotas._period * cfg.budget_period_s)
@@ -110,7 +111,7 @@ class Quotas:
         if budget is not None and not 0 <= budget < math.inf:  # also NaN
             raise RealmError(grpc.StatusCode.INVALID_ARGUMENT, f"budget is {budget}; give 0 (no limit) or a "
                              "positive finite cost")
-        await self.store.write("INSERT OR REPLACE INTO quotas (user, requests_per_minute, budget) VALUES (?, ?, ?)",
+        await self.store.write(upsert("quotas", ("user", "requests_per_minute", "budget"), key=("user",)),
                                (user, requests_per_minute, budget))
         self._overrides[user] = (requests_per_minute, budget)
         return self.status(user)

@@ -20,6 +20,7 @@ from mtor_common.config import Config, ConfigError
 
 from ..errors import RealmError
 from ..store import IntegrityError, Schema, Store
+from ..store.sql import META_WRITE
 from .tokens import bearer, new_token, token_hash, token_prefix
 
 log = logging.getLogger("mtor.auth")
@@ -125,7 +126,7 @@ class Accounts:
         accounts = cls(store, anonymous)
         for row in await store.fetchall("SELECT name, role, created_at, banned_at, ban_reason FROM users"):
             accounts._users[row[0]] = User(*row)
-        for row in await store.fetchall("SELECT hash, prefix, purpose, user, label, created_at, expires_at, "
+        for row in await store.fetchall('SELECT hash, prefix, purpose, "user", label, created_at, expires_at, '
                                         "revoked_at FROM tokens"):
             accounts._tokens[row[0]] = Token(*row)
         return accounts
@@ -144,8 +145,7 @@ class Accounts:
         secret, _ = await self.issue_join_token(label="first join token", secret=join or None)
         shown.append(f"worker join token (from ${JOIN_TOKEN_ENV})" if join else
                      f"worker join token, shown only now (mtor worker --join-token ...): {secret}")
-        await self.store.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('accounts_created', ?)",
-                               (str(time.time()),))
+        await self.store.write(META_WRITE, ("accounts_created", str(time.time())))
         return shown
 
     # ------------------------------------------------------------ checks --
@@ -283,7 +283,7 @@ class Accounts:
                       now + ttl_s if ttl_s else None)
         if token.hash in self._tokens:
             raise RealmError(grpc.StatusCode.ALREADY_EXISTS, "that token is already in use")
-        await self.store.write("INSERT INTO tokens (hash, prefix, purpose, user, label, created_at, expires_at) "
+        await self.store.write('INSERT INTO tokens (hash, prefix, purpose, "user", label, created_at, expires_at) '
                                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                                (token.hash, token.prefix, purpose, user, label, now, token.expires_at))
         self._tokens[token.hash] = token

@@ -17,6 +17,7 @@ from mtor_client.kinds import WORKER_KINDS, name_of
 
 from ..errors import RealmError, invalid
 from ..store import Schema, Store
+from ..store.sql import upsert
 from .workers import ConnectedWorker
 
 SCHEMA = Schema("pools", ("""
@@ -100,7 +101,7 @@ class Pools:
 
     async def set(self, pool: admin_pb2.Pool) -> admin_pb2.Pool:
         pool = _checked(pool)
-        await self.store.write("INSERT OR REPLACE INTO pools (name, pool) VALUES (?, ?)",
+        await self.store.write(upsert("pools", ("name", "pool"), key=("name",)),
                                (pool.name, pool.SerializeToString()))
         self._pools[pool.name] = pool
         return pool

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import aiosqlite
 
 from .schema import VERSIONS_TABLE, Schema, SchemaTooNew, pending
+from .sql import META_WRITE
 
 log = logging.getLogger("mtor.store")
 
@@ -56,13 +57,13 @@ CREATE INDEX IF NOT EXISTS intents_finished_at ON intents(finished_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """,))
 
-_INSERT = ("INSERT INTO intents (id, user, request_id, kind, model, request, state, created_at, deadline) "
+_INSERT = ('INSERT INTO intents (id, "user", request_id, kind, model, request, state, created_at, deadline) '
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _STARTED = "UPDATE intents SET state = ?, attempts = ?, worker = ?, started_at = ? WHERE id = ?"
 _FINISHED = ("UPDATE intents SET state = ?, attempts = ?, worker = ?, finished_at = ?, final_seq = ?, "
              "result = ?, error_code = ?, error_message = ? WHERE id = ?")
 _ORDER = {_INSERT: 0, _STARTED: 1, _FINISHED: 2}
-_COLUMNS = ("id, user, request_id, kind, model, request, state, attempts, worker, created_at, started_at, "
+_COLUMNS = ('id, "user", request_id, kind, model, request, state, attempts, worker, created_at, started_at, '
             "finished_at, deadline, final_seq, result, error_code, error_message")
 # Checkpoint the WAL every 256 pages (1 MiB; SQLite's default is 1000) and keep at most 1 MiB of it after one:
 # a data dir on a volume of a few MiB never fills up with a WAL waiting for its checkpoint.
@@ -320,7 +321,7 @@ class Store:
         return IntentRow(*rows[0]) if rows else None
 
     async def find_request(self, user: str, request_id: str) -> IntentRow | None:
-        rows = await self.fetchall(f"SELECT {_COLUMNS} FROM intents WHERE user = ? AND request_id = ?",
+        rows = await self.fetchall(f'SELECT {_COLUMNS} FROM intents WHERE "user" = ? AND request_id = ?',
                                    (user, request_id))
         return IntentRow(*rows[0]) if rows else None
 
@@ -336,5 +337,5 @@ class Store:
         """Count realm starts on this database; event seqs are unique across them."""
         rows = await self.fetchall("SELECT value FROM meta WHERE key = 'incarnation'")
         n = int(rows[0][0]) + 1 if rows else 0
-        await self.write("INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", (str(n),))
+        await self.write(META_WRITE, ("incarnation", str(n)))
         return n
