@@ -170,6 +170,7 @@ class RealmServer:
         for part in reversed(self.extensions):
             await part.stop()
         await self._health.enter_graceful_shutdown()
+        self.realm.registry.stopping = True
         await self._server.stop(grace_s)
         if self.metrics is not None:
             await self.metrics.stop()

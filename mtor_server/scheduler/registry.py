@@ -39,6 +39,8 @@ class Registry:
         self._peers: dict[str, PeerExecutor] = {}
         self._removed: set[str] = set()  # worker names the sysop removed, refused until readmitted
         self._next_worker_sweep = 0.0
+        self.stopping = False
+        """Set when the realm stops: the streams it then ends are not workers lost."""
         self.on_ready: Callable[[], None] = lambda: None
         """Called when an executor may take work it could not before (the dispatcher dispatches)."""
         self.on_lost: Callable[[Executor, str], None] = lambda executor, reason: None

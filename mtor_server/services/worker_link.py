@@ -87,8 +87,8 @@ class WorkerLinkService(worker_link_pb2_grpc.WorkerLinkServicer):
                     if message is None:
                         return
                     yield message
-        except asyncio.CancelledError:  # the call ended under the realm: gRPC closed the connection
-            self.registry.lost(worker, CONNECTION_LOST)
+        except asyncio.CancelledError:  # the call ended under the realm: gRPC closed the connection, or the realm stops
+            self.registry.lost(worker, "the realm is stopping" if self.registry.stopping else CONNECTION_LOST)
             raise
         finally:
             reader.cancel()
