@@ -16,7 +16,7 @@ from mtor_server.errors import RealmError
 from mtor_server.store import Schema, Store
 from mtor_server.store.sql import upsert
 
-SCHEMA = Schema("peers", ("""
+SCHEMA = Schema("peers", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS peers (
     name        TEXT PRIMARY KEY,       -- as this realm's sysop calls it
     address     TEXT NOT NULL DEFAULT '',  -- where this realm calls it; '': where discovery shows it
@@ -26,7 +26,17 @@ CREATE TABLE IF NOT EXISTS peers (
     kinds       TEXT NOT NULL DEFAULT '',  -- kinds accepted from it, comma-separated; '': all
     created_at  REAL NOT NULL              -- unix seconds
 );
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS peers (
+    name        TEXT PRIMARY KEY,
+    address     TEXT NOT NULL DEFAULT '',
+    token       TEXT NOT NULL DEFAULT '',
+
+    realm_id    TEXT NOT NULL DEFAULT '',
+    kinds       TEXT NOT NULL DEFAULT '',
+    created_at  DOUBLE PRECISION NOT NULL
+);
+"""},))
 _WRITE = upsert("peers", ("name", "address", "token", "realm_id", "kinds", "created_at"), key=("name",))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

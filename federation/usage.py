@@ -10,7 +10,7 @@ from mtor_server.scheduler.route import PEER_USER_PREFIX
 from mtor_server.store import Schema, Store
 from mtor_server.store.sql import upsert
 
-SCHEMA = Schema("federation_usage", ("""
+SCHEMA = Schema("federation_usage", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS forwarded (
     attempt       TEXT PRIMARY KEY,     -- this realm's assignment id: intent id / attempt
     intent_id     TEXT NOT NULL,        -- this realm's id of the intent
@@ -22,7 +22,19 @@ CREATE TABLE IF NOT EXISTS forwarded (
     finished_at   REAL NOT NULL         -- unix seconds
 );
 CREATE INDEX IF NOT EXISTS forwarded_peer ON forwarded(peer, finished_at);
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS forwarded (
+    attempt       TEXT PRIMARY KEY,
+    intent_id     TEXT NOT NULL,
+    peer          TEXT NOT NULL,
+    peer_intent   TEXT NOT NULL,
+    outcome       INTEGER NOT NULL,
+    processing_s  DOUBLE PRECISION NOT NULL,
+    cost          DOUBLE PRECISION NOT NULL,
+    finished_at   DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS forwarded_peer ON forwarded(peer, finished_at);
+"""},))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ from .store import Schema, Store, log_failure
 DB_FILE = "mtor.db"
 
 
+SCHEMAS = (ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA, QUOTA_SCHEMA, POOL_SCHEMA)
+"""The tables of the realm's parts, beside the store's own (intents)."""
+
 class Realm:
     """The parts of one running realm, as attributes."""
 
@@ -77,8 +80,7 @@ class Realm:
                    network: NetworkView | None = None) -> "Realm":
         """`schemas`: the tables of the parts around the realm (the federation's); `network`: what the realm
         watches of the local network (Admin ListNetwork), none by default."""
-        store = await Store.open(data_dir / DB_FILE, schemas=(ACCOUNTS_SCHEMA, AUDIT_SCHEMA, LEDGER_SCHEMA,
-                                                              QUOTA_SCHEMA, POOL_SCHEMA, *schemas))
+        store = await Store.open(data_dir / DB_FILE, schemas=(*SCHEMAS, *schemas))
         try:  # a realm that cannot start closes its store: the store's thread would keep the process alive
             ledger = Ledger(store, SUCCEEDED)
             own_id = realm_id(data_dir)

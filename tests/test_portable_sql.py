@@ -43,3 +43,49 @@ def test_the_parts_sql_gives_the_same_answers_on_sqlite_and_postgresql(pg_server
 
     assert on_sqlite == [("alice", 2, 1, 0.25), ("bob", 1, 0, 0.0)]
     assert asyncio.run(on_postgresql()) == on_sqlite
+
+
+def test_every_part_has_the_same_tables_on_both_engines(pg_server: PgServer) -> None:
+    """Each part's migrations, run on SQLite and on PostgreSQL, make the same tables, columns and indexes: the
+    parts' SQL sees one schema on either engine."""
+    from federation.hub import SCHEMAS as FEDERATION
+    from mtor_server.realm import SCHEMAS
+    from mtor_server.store.sqlite import SCHEMA
+
+    schemas = (SCHEMA, *SCHEMAS, *FEDERATION)
+    db = sqlite3.connect(":memory:")
+    for schema in schemas:
+        for version in range(1, schema.version + 1):
+            db.executescript(schema.text(version, "sqlite"))
+    tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
+                                             "'sqlite_%' ORDER BY name")]
+    on_sqlite = {t: [row[1] for row in db.execute(f'PRAGMA table_info("{t}")')] for t in tables}
+    indexes_sqlite = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                                     "name NOT LIKE 'sqlite_%'")}
+
+    async def on_postgresql() -> tuple[dict[str, list[str]], set[str]]:
+        admin = await asyncpg.connect(pg_server.url)
+        try:
+            await admin.execute("DROP DATABASE IF EXISTS schemas")
+            await admin.execute("CREATE DATABASE schemas")
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(pg_server.url.rsplit("/", 1)[0] + "/schemas")
+        try:
+            for schema in schemas:
+                for version in range(1, schema.version + 1):
+                    await conn.execute(schema.text(version, "postgresql"))
+            columns: dict[str, list[str]] = {}
+            for row in await conn.fetch("SELECT table_name, column_name FROM information_schema.columns WHERE "
+                                        "table_schema = 'public' ORDER BY table_name, ordinal_position"):
+                columns.setdefault(row["table_name"], []).append(row["column_name"])
+            indexes = {row["indexname"] for row in await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'")}
+            return columns, indexes
+        finally:
+            await conn.close()
+
+    columns, indexes = asyncio.run(on_postgresql())
+    assert len(on_sqlite) >= 10 and "intents" in on_sqlite and "forwarded" in on_sqlite
+    assert columns == on_sqlite
+    assert indexes == indexes_sqlite

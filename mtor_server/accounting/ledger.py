@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..store import Schema, Statement, Store
 from ..store.sql import upsert
 
-SCHEMA = Schema("ledger", ("""
+SCHEMA = Schema("ledger", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS ledger (
     intent_id     TEXT PRIMARY KEY,
     user          TEXT NOT NULL,
@@ -22,7 +22,22 @@ CREATE TABLE IF NOT EXISTS ledger (
     finished_at   REAL NOT NULL         -- unix seconds
 );
 CREATE INDEX IF NOT EXISTS ledger_user_finished ON ledger(user, finished_at);
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS ledger (
+    intent_id     TEXT PRIMARY KEY,
+    "user"        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    worker        TEXT NOT NULL,
+    realm         TEXT NOT NULL,
+    queue_wait_s  DOUBLE PRECISION NOT NULL,
+    processing_s  DOUBLE PRECISION NOT NULL,
+    cost          DOUBLE PRECISION NOT NULL,
+    outcome       INTEGER NOT NULL,
+    finished_at   DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_user_finished ON ledger("user", finished_at);
+"""},))
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,19 @@ from ..store import Schema, Store
 from ..store.sql import upsert
 from .ledger import Ledger
 
-SCHEMA = Schema("quotas", ("""
+SCHEMA = Schema("quotas", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS quotas (
     user                 TEXT PRIMARY KEY,
     requests_per_minute  INTEGER,       -- NULL: the realm's default; 0: no limit
     budget               REAL           -- NULL: the realm's default; 0: no limit
 );
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS quotas (
+    "user"               TEXT PRIMARY KEY,
+    requests_per_minute  INTEGER,
+    budget               DOUBLE PRECISION
+);
+"""},))
 WINDOW_S = 60.0
 
 

@@ -37,7 +37,7 @@ MAX_TTL_S = 100 * 365.25 * 86400
 """The longest life a token may be given."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
-SCHEMA = Schema("accounts", ("""
+SCHEMA = Schema("accounts", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS users (
     name        TEXT PRIMARY KEY,
     role        TEXT NOT NULL,          -- user | sysop
@@ -55,7 +55,25 @@ CREATE TABLE IF NOT EXISTS tokens (
     expires_at  REAL,                   -- unix seconds; NULL: never
     revoked_at  REAL
 );
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS users (
+    name        TEXT PRIMARY KEY,
+    role        TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL,
+    banned_at   DOUBLE PRECISION,
+    ban_reason  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash        TEXT PRIMARY KEY,
+    prefix      TEXT NOT NULL,
+    purpose     TEXT NOT NULL,
+    "user"      TEXT NOT NULL DEFAULT '',
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  DOUBLE PRECISION NOT NULL,
+    expires_at  DOUBLE PRECISION,
+    revoked_at  DOUBLE PRECISION
+);
+"""},))
 
 
 @dataclass(frozen=True)

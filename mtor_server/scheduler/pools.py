@@ -20,12 +20,17 @@ from ..store import Schema, Store
 from ..store.sql import upsert
 from .workers import ConnectedWorker
 
-SCHEMA = Schema("pools", ("""
+SCHEMA = Schema("pools", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS pools (
     name  TEXT PRIMARY KEY,
     pool  BLOB NOT NULL                 -- serialized mtor.v1.Pool
 );
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS pools (
+    name  TEXT PRIMARY KEY,
+    pool  BYTEA NOT NULL
+);
+"""},))
 PREFIX = "$"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # the original's rule for `auto`

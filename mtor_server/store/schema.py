@@ -10,17 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+DIALECTS = ("sqlite", "postgresql")
+
+Migration = str | Mapping[str, str]
+"""One step: SQL that both engines run, or its text per dialect ({"sqlite": ..., "postgresql": ...})."""
+
 
 @dataclass(frozen=True)
 class Schema:
     """One part's tables: migrations[0] makes version 1, migrations[1] version 2, and so on."""
 
     part: str
-    migrations: tuple[str, ...]
+    migrations: tuple[Migration, ...]
 
     @property
     def version(self) -> int:
         return len(self.migrations)
+
+    def text(self, version: int, dialect: str) -> str:
+        """The SQL that brings the part to `version` on `dialect`'s engine."""
+        step = self.migrations[version - 1]
+        return step if isinstance(step, str) else step[dialect]
 
 
 VERSIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_versions (part TEXT PRIMARY KEY, version INTEGER NOT NULL)"

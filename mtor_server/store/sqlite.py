@@ -31,7 +31,7 @@ from .sql import META_WRITE
 
 log = logging.getLogger("mtor.store")
 
-SCHEMA = Schema("intents", ("""
+SCHEMA = Schema("intents", ({"sqlite": """
 CREATE TABLE IF NOT EXISTS intents (
     id            TEXT PRIMARY KEY,
     user          TEXT NOT NULL,
@@ -55,7 +55,31 @@ CREATE UNIQUE INDEX IF NOT EXISTS intents_request_id ON intents(user, request_id
 CREATE INDEX IF NOT EXISTS intents_unfinished ON intents(state) WHERE finished_at IS NULL;
 CREATE INDEX IF NOT EXISTS intents_finished_at ON intents(finished_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-""",))
+""", "postgresql": """
+CREATE TABLE IF NOT EXISTS intents (
+    id            TEXT PRIMARY KEY,
+    "user"        TEXT NOT NULL,
+    request_id    TEXT NOT NULL DEFAULT '',
+    kind          TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    request       BYTEA NOT NULL,
+    state         INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    worker        TEXT NOT NULL DEFAULT '',
+    created_at    DOUBLE PRECISION NOT NULL,
+    started_at    DOUBLE PRECISION,
+    finished_at   DOUBLE PRECISION,
+    deadline      DOUBLE PRECISION,
+    final_seq     BIGINT,
+    result        BYTEA,
+    error_code    INTEGER,
+    error_message TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS intents_request_id ON intents("user", request_id) WHERE request_id != '';
+CREATE INDEX IF NOT EXISTS intents_unfinished ON intents(state) WHERE finished_at IS NULL;
+CREATE INDEX IF NOT EXISTS intents_finished_at ON intents(finished_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""},))
 
 _INSERT = ('INSERT INTO intents (id, "user", request_id, kind, model, request, state, created_at, deadline) '
            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -115,7 +139,7 @@ async def _migrate(db: aiosqlite.Connection, schemas: Sequence[Schema]) -> None:
     async with db.execute("SELECT part, version FROM schema_versions") as cur:
         stored = {part: version async for part, version in cur}
     for schema, version in pending(schemas, stored):
-        await db.executescript(f"BEGIN;\n{schema.migrations[version - 1]}\n"
+        await db.executescript(f"BEGIN;\n{schema.text(version, 'sqlite')}\n"
                                f"INSERT OR REPLACE INTO schema_versions (part, version) "
                                f"VALUES ('{schema.part}', {version});\nCOMMIT;")
         if existing:
