@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from harness import spawn, start_realm
+from harness import spawn
 
 from mtor_server.store.schema import Schema, SchemaTooNew, pending
 
@@ -24,10 +24,10 @@ def _versions(db: Path) -> dict[str, int]:
         return dict(conn.execute("SELECT part, version FROM schema_versions"))
 
 
-def test_the_previous_releases_data_dir_opens_and_upgrades(tmp_path: Path) -> None:
-    data = tmp_path / "realm"
+def test_the_previous_releases_data_dir_opens_and_upgrades(cluster) -> None:
+    data = cluster.root / "realm"
     shutil.copytree(OLD_RELEASE, data)
-    realm = start_realm(data)
+    realm = cluster.realm()
     with realm.admin() as admin:
         assert {u.name for u in admin.users()} >= {"alice", "sysop"}
         assert [p.name for p in admin.pools()] == ["TEAM"]
@@ -42,18 +42,19 @@ def test_the_previous_releases_data_dir_opens_and_upgrades(tmp_path: Path) -> No
     assert set(_versions(data / "mtor.db")) == PARTS
     assert set(_versions(data / "mtor.db").values()) == {1}
 
-    again = start_realm(data, log_name="realm-again.log")  # upgraded once: nothing more to run
+    again = cluster.restart(realm)  # upgraded once: nothing more to run
     assert "upgraded" not in again.proc.output()
     assert again.proc.terminate() == 0
 
 
-def test_a_data_dir_of_a_newer_release_is_refused_by_name(tmp_path: Path) -> None:
-    data = tmp_path / "realm"
+def test_a_data_dir_of_a_newer_release_is_refused_by_name(cluster) -> None:
+    data = cluster.root / "realm"
     shutil.copytree(OLD_RELEASE, data)
-    assert start_realm(data).proc.terminate() == 0
+    assert cluster.realm().proc.terminate() == 0
     with sqlite3.connect(data / "mtor.db") as conn:
         conn.execute("UPDATE schema_versions SET version = 7 WHERE part = 'ledger'")
-    proc = spawn(["realm", "--listen", "127.0.0.1:0", "--data-dir", str(data)], tmp_path / "refused.log")
+    proc = spawn(["realm", "--listen", "127.0.0.1:0", "--data-dir", str(data)], cluster.root / "refused.log")
+    cluster.procs.append(proc)
     assert proc.popen.wait(30) != 0
     out = proc.output()
     assert "written by a newer release of MTOR" in out and "ledger is at version 7, this realm knows 1" in out, out
