@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-DIALECTS = ("sqlite", "postgresql")
-
 Migration = str | Mapping[str, str]
 """One step: SQL that both engines run, or its text per dialect ({"sqlite": ..., "postgresql": ...})."""
 
